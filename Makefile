@@ -1,0 +1,39 @@
+# Targets: the same locally and in CI. `make` alone lists them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install test lint demo bench bench-quick clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## create .venv/ with the project and the `dialer` command
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+test: install ## run the whole test suite
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: install ## ruff and mypy (strict on dialer/, campaigns/, workers/)
+	$(BIN)/ruff check dialer campaigns workers tests
+	$(BIN)/mypy
+
+demo: install ## run the sample campaign on the built-in simulator, no servers needed
+	$(BIN)/dialer run examples/contacts.csv --agent agent_demo --simulate \
+		--window any --report examples/out/contacts.outcomes.xlsx
+
+bench: install ## measure pacing, API economy, ceiling and scale (under 10 minutes)
+	$(BIN)/python -m tests.bench.run
+
+bench-quick: install ## the same benchmark in its quick form (under a minute)
+	$(BIN)/python -m tests.bench.run --quick
+
+clean: ## remove the virtualenv and state
+	rm -rf $(VENV) .dialer examples/out

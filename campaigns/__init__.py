@@ -1,0 +1,1 @@
+"""What to call and how it went: contact lists, the row store, calling windows, the report."""

@@ -1,0 +1,209 @@
+"""The campaign store: the source of truth for every row's state. Queues only carry ids.
+
+A row moves through these states (DESIGN.md):
+
+    pending --claim(lease)--> pending, leased --begin_dial--> dialing (intent written, attempts+1)
+    dialing --call_created--> active (callId known) --finish--> final (completed/failed/no_answer/busy)
+    dialing --dial_not_sent--> pending (the POST provably never left: attempts-1)
+    dialing --finish(rejected)--> rejected          dialing --mark_unknown--> unknown
+    final --finish(redial_at=...)--> pending again with a not-before time
+
+Rows the loader could not call (invalid, duplicate, suppressed) are stored in their final state.
+Every transition is one conditional, atomic, durable write: a row in `dialing` is never moved
+back to `pending` unless the caller knows the POST did not leave, and `begin_dial` is the only
+way into `dialing`, so a row is POSTed at most once per attempt whatever runs twice.
+Two backends implement `RowStore`: `sqlite_store` (embedded) and `redis_store` (cluster); one
+contract test suite (tests/test_store_contract.py) runs against both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from dialer.call import Call
+
+
+class RowStatus(StrEnum):
+    # in flight
+    PENDING = "pending"
+    DIALING = "dialing"
+    ACTIVE = "active"
+    # final, from the API
+    COMPLETED = "completed"
+    FAILED = "failed"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    # final, decided by the dialer
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+    INVALID = "invalid"
+    DUPLICATE = "duplicate"
+    SUPPRESSED = "suppressed"
+    # only in reports: a pending row of a run that ended, and a dry run's callable row
+    NOT_CALLED = "not_called"
+    READY = "ready"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (RowStatus.PENDING, RowStatus.DIALING, RowStatus.ACTIVE)
+
+
+IN_FLIGHT = (RowStatus.DIALING, RowStatus.ACTIVE)
+
+
+class CampaignState(StrEnum):
+    RUNNING = "running"
+    STOPPED = "stopped"  # cancelled by the user: resumable
+    FINISHED = "finished"
+    FAILED = "failed"  # stopped by an error that stops everything (a refused API key)
+
+
+@dataclass(frozen=True)
+class NewRow:
+    """A row as the loader hands it to the store."""
+
+    idx: int  # 0-based position among the input's data rows
+    cells: list[str]  # the input's cells, exactly as read
+    to_number: str  # E.164, or "" when it could not be read
+    status: RowStatus  # PENDING for a callable row, else INVALID/DUPLICATE/SUPPRESSED
+    variables: dict[str, str] = field(default_factory=dict)
+    zones: tuple[str, ...] = ()
+    error: str = ""
+
+
+@dataclass
+class Row:
+    idx: int
+    cells: list[str]
+    to_number: str
+    status: RowStatus
+    variables: dict[str, str] = field(default_factory=dict)
+    zones: tuple[str, ...] = ()
+    error: str = ""
+    not_before: float = 0.0  # epoch s; pending rows wait until then
+    attempts: int = 0
+    call_id: str = ""
+    intent_at: float = 0.0  # epoch s the last dialing intent was written
+    lease_owner: str = ""
+    lease_until: float = 0.0
+    next_poll_at: float = 0.0
+    live_status: str = ""  # queued/ringing/in_progress while active
+    outcome: str = ""
+    duration: str = ""
+    started_at: str = ""
+    completed_at: str = ""
+    recording: str = ""
+    transcript: str = ""
+
+
+@dataclass
+class CampaignMeta:
+    campaign_id: str
+    agent_id: str
+    source: str  # the contact list's path, as given
+    headers: list[str]  # the input's header row, as written
+    settings: dict[str, object]  # the run's options, enough to resume it (JSON-able)
+    state: CampaignState = CampaignState.RUNNING
+    reason: str = ""  # why it failed or stopped
+    created_at: float = 0.0
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    total_rows: int = 0
+
+
+@dataclass(frozen=True)
+class DueCall:
+    """An active call the poller should look at."""
+
+    idx: int
+    call_id: str
+    to_number: str
+    intent_at: float
+    next_poll_at: float
+
+
+class RowStore(Protocol):
+    # --- campaigns ---
+    def create_campaign(self, meta: CampaignMeta, rows: Iterable[NewRow]) -> bool:
+        """Store a new campaign and its rows; False (and nothing written) if the id exists.
+        The campaign becomes visible only once every row is stored."""
+
+    def get_campaign(self, campaign_id: str) -> CampaignMeta | None: ...
+
+    def update_campaign(self, campaign_id: str, **fields: object) -> None: ...
+
+    def list_campaigns(self) -> list[CampaignMeta]: ...
+
+    # --- rows: reading ---
+    def get_row(self, campaign_id: str, idx: int) -> Row | None: ...
+
+    def iter_rows(self, campaign_id: str) -> Iterator[Row]:
+        """Every row in input order, streamed in batches."""
+
+    def counts(self, campaign_id: str) -> dict[RowStatus, int]:
+        """Rows by status (statuses with no rows may be left out)."""
+
+    def next_pending_at(self, campaign_id: str) -> float | None:
+        """The earliest not-before time among unleased pending rows, or None."""
+
+    # --- rows: transitions (each atomic and conditional) ---
+    def claim(
+        self, campaign_id: str, owner: str, now: float, lease_s: float, limit: int
+    ) -> list[Row]:
+        """Lease up to `limit` pending rows whose not-before has passed and whose lease is free
+        or expired, in not-before order."""
+
+    def release(self, campaign_id: str, idx: int, owner: str, not_before: float) -> bool:
+        """Give a leased pending row back, due at `not_before`."""
+
+    def begin_dial(
+        self, campaign_id: str, idx: int, owner: str, now: float, lease_s: float, max_active: int
+    ) -> Row | None:
+        """pending (leased by owner) -> dialing, attempts+1, intent time `now`: the durable
+        intent written before the POST. None when the row is not ours to dial or when
+        `max_active` rows are already dialing or active."""
+
+    def call_created(
+        self, campaign_id: str, idx: int, call: Call, next_poll_at: float
+    ) -> bool:
+        """dialing -> active with the callId."""
+
+    def dial_not_sent(self, campaign_id: str, idx: int, not_before: float, error: str) -> bool:
+        """dialing -> pending: the POST provably never reached the API (attempts-1)."""
+
+    def finish(
+        self,
+        campaign_id: str,
+        idx: int,
+        status: RowStatus,
+        call: Call | None = None,
+        error: str = "",
+        redial_at: float | None = None,
+    ) -> bool:
+        """A dialing or active row -> `status` (final) with the call's fields; with
+        `redial_at`, back to pending due then (the last call's fields kept). False if the row
+        was already final (a repeated poll or webhook changes nothing)."""
+
+    def due_calls(self, campaign_id: str, now: float, limit: int) -> list[DueCall]:
+        """Active rows whose next poll time has passed, oldest due first."""
+
+    def active_calls(self, campaign_id: str) -> list[DueCall]:
+        """Every active row (to match against a page of the call list)."""
+
+    def set_polled(
+        self, campaign_id: str, idx: int, live_status: str, next_poll_at: float
+    ) -> bool: ...
+
+    def expired_dialing(self, campaign_id: str, now: float) -> list[Row]:
+        """Rows in dialing whose lease has expired: their dialer died mid-POST."""
+
+    def take_over(
+        self, campaign_id: str, idx: int, owner: str, now: float, lease_s: float
+    ) -> Row | None:
+        """Lease an expired dialing row to `owner` so exactly one sweeper reconciles it."""
+
+    def in_flight(self, campaign_id: str) -> int:
+        """Rows dialing or active."""

@@ -1,0 +1,119 @@
+"""Settings read once from the environment into one typed object, passed explicitly.
+
+A flag of the same meaning wins over the variable: the CLI builds `Settings` from the
+environment and then `replace()`s what the flags set.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dialer.errors import SettingsError
+
+DEFAULT_BASE_URL = "https://app.voxpria.com/api/v1"
+RATE_FORM = "N/s, N/min or N/h (for example 100/min)"
+_UNIT_S = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hr": 3600.0}
+_RATE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*([a-z]+)\s*$")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`count` events per `period_s` seconds."""
+
+    count: float
+    period_s: float
+
+    @property
+    def per_s(self) -> float:
+        return self.count / self.period_s
+
+    @property
+    def interval_s(self) -> float:
+        """The spacing between events at this rate."""
+        return self.period_s / self.count
+
+    def __str__(self) -> str:
+        unit = {1.0: "s", 60.0: "min", 3600.0: "h"}.get(self.period_s, f"{self.period_s:g}s")
+        return f"{self.count:g}/{unit}"
+
+    @classmethod
+    def parse(cls, text: str, *, name: str) -> Rate:
+        """Parse `N/s`, `N/min`, `N/h`; `name` (the variable or option) goes into the error."""
+        match = _RATE_RE.match(text.lower())
+        if not match or match.group(2) not in _UNIT_S or float(match.group(1)) <= 0:
+            raise SettingsError(f"{name}={text!r} is not a rate: write it as {RATE_FORM}.")
+        return cls(float(match.group(1)), _UNIT_S[match.group(2)])
+
+
+class Secret:
+    """A string that never shows itself in repr(), str() or f-strings."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: Secret = field(default_factory=lambda: Secret(""))
+    base_url: str = DEFAULT_BASE_URL
+    call_limit: Rate = Rate(100, 60)
+    request_limit: Rate = Rate(1000, 3600)
+    redis_url: str | None = None
+    home: Path = Path(".dialer")
+    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        base_url = env.get("VOXPRIA_BASE_URL", "").strip() or DEFAULT_BASE_URL
+        if not re.match(r"^https?://[^/\s]+", base_url):
+            raise SettingsError(
+                f"VOXPRIA_BASE_URL={base_url!r} is not a URL: write the API root up to and "
+                f"including /api/v1, for example {DEFAULT_BASE_URL}."
+            )
+        call_limit = env.get("VOXPRIA_CALL_LIMIT", "").strip()
+        request_limit = env.get("VOXPRIA_REQUEST_LIMIT", "").strip()
+        return cls(
+            api_key=Secret(env.get("VOXPRIA_API_KEY", "").strip()),
+            base_url=base_url.rstrip("/"),
+            call_limit=Rate.parse(call_limit, name="VOXPRIA_CALL_LIMIT")
+            if call_limit
+            else cls.call_limit,
+            request_limit=Rate.parse(request_limit, name="VOXPRIA_REQUEST_LIMIT")
+            if request_limit
+            else cls.request_limit,
+            redis_url=env.get("REDIS_URL", "").strip() or None,
+            home=Path(env.get("DIALER_HOME", "").strip() or ".dialer"),
+            webhook_secret=Secret(env.get("VOXPRIA_WEBHOOK_SECRET", "").strip()),
+        )
+
+    def require_api_key(self) -> str:
+        if not self.api_key:
+            raise SettingsError(
+                "VOXPRIA_API_KEY is not set: export VOXPRIA_API_KEY=<your key> "
+                "(or use --simulate to try the dialer on the built-in simulator)."
+            )
+        return self.api_key.reveal()
