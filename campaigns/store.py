@@ -2,10 +2,10 @@
 
 A row moves through these states (DESIGN.md):
 
-    pending --claim(lease)--> pending, leased --begin_dial--> dialing (intent written, attempts+1)
-    dialing --call_created--> active (callId known) --finish--> final (completed/failed/no_answer/busy)
+    pending --claim--> pending, leased --begin_dial--> dialing (intent written, attempts+1)
+    dialing --call_created--> active (callId known) --finish--> completed/failed/no_answer/busy
     dialing --dial_not_sent--> pending (the POST provably never left: attempts-1)
-    dialing --finish(rejected)--> rejected          dialing --mark_unknown--> unknown
+    dialing --finish(rejected)--> rejected          dialing --finish(unknown)--> unknown
     final --finish(redial_at=...)--> pending again with a not-before time
 
 Rows the loader could not call (invalid, duplicate, suppressed) are stored in their final state.
@@ -125,6 +125,21 @@ class DueCall:
     next_poll_at: float
 
 
+def call_fields(call: Call | None) -> tuple[str, str, str, str, str, str]:
+    """The report's call columns from an API call (empty when the API left them out)."""
+    if call is None:
+        return ("", "", "", "", "", "")
+    duration = "" if call.duration_s is None else f"{call.duration_s:g}"
+    return (
+        call.outcome or "",
+        duration,
+        call.started_at or "",
+        call.completed_at or "",
+        call.recording or "",
+        call.transcript or "",
+    )
+
+
 class RowStore(Protocol):
     # --- campaigns ---
     def create_campaign(self, meta: CampaignMeta, rows: Iterable[NewRow]) -> bool:
@@ -166,9 +181,7 @@ class RowStore(Protocol):
         intent written before the POST. None when the row is not ours to dial or when
         `max_active` rows are already dialing or active."""
 
-    def call_created(
-        self, campaign_id: str, idx: int, call: Call, next_poll_at: float
-    ) -> bool:
+    def call_created(self, campaign_id: str, idx: int, call: Call, next_poll_at: float) -> bool:
         """dialing -> active with the callId."""
 
     def dial_not_sent(self, campaign_id: str, idx: int, not_before: float, error: str) -> bool:

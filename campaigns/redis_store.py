@@ -1,0 +1,421 @@
+"""The cluster campaign store, in Redis (keys: `dialer.redis_keys`).
+
+Every transition is one Lua script: the check of the row's state and the write happen in one
+atomic step on the server, so two workers (or a task Celery delivered twice) can never both move
+the same row. Run Redis with `appendonly yes` and `appendfsync always` (docker-compose.yml) so an
+acknowledged intent survives a Redis crash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from itertools import islice
+
+import redis
+
+from campaigns.store import (
+    CampaignMeta,
+    CampaignState,
+    DueCall,
+    NewRow,
+    Row,
+    RowStatus,
+    call_fields,
+)
+from dialer.call import Call
+from dialer.errors import StoreError
+from dialer.redis_keys import RedisKeys
+
+_BATCH = 2000
+
+# KEYS: row, pending, leased, dialing, active, counts. Shared helpers prepended to each script.
+_LUA_COMMON = """
+local row, pending, leased = KEYS[1], KEYS[2], KEYS[3]
+local dialing, active, counts = KEYS[4], KEYS[5], KEYS[6]
+local idx = ARGV[1]
+local function move(from, to)
+  redis.call('HINCRBY', counts, from, -1)
+  redis.call('HINCRBY', counts, to, 1)
+  redis.call('HSET', row, 'status', to)
+end
+local function leased_by(owner)
+  return redis.call('HGET', row, 'status') == 'pending'
+     and redis.call('HGET', row, 'lease_owner') == owner
+end
+"""
+
+_LUA = {
+    "release": """
+if not leased_by(ARGV[2]) or not redis.call('ZSCORE', leased, idx) then return 0 end
+redis.call('ZREM', leased, idx)
+redis.call('ZADD', pending, ARGV[3], idx)
+redis.call('HSET', row, 'lease_owner', '', 'lease_until', 0, 'not_before', ARGV[4])
+return 1
+""",
+    "begin_dial": """
+-- ARGV: idx, owner, now_ms, lease_ms, max_active, now_s, lease_until_s
+if not leased_by(ARGV[2]) then return 0 end
+local until_ms = redis.call('ZSCORE', leased, idx)
+if not until_ms or tonumber(until_ms) <= tonumber(ARGV[3]) then return 0 end
+if redis.call('ZCARD', dialing) + redis.call('ZCARD', active) >= tonumber(ARGV[5]) then return 0 end
+redis.call('ZREM', leased, idx)
+redis.call('ZADD', dialing, tonumber(ARGV[3]) + tonumber(ARGV[4]), idx)
+redis.call('HINCRBY', row, 'attempts', 1)
+redis.call('HSET', row, 'intent_at', ARGV[6], 'lease_until', ARGV[7])
+move('pending', 'dialing')
+return 1
+""",
+    "call_created": """
+-- ARGV: idx, call_id, live_status, next_poll_ms, next_poll_s
+if redis.call('HGET', row, 'status') ~= 'dialing' then return 0 end
+redis.call('ZREM', dialing, idx)
+redis.call('ZADD', active, ARGV[4], idx)
+redis.call('HSET', row, 'call_id', ARGV[2], 'live_status', ARGV[3], 'next_poll_at', ARGV[5],
+           'lease_owner', '', 'lease_until', 0)
+move('dialing', 'active')
+return 1
+""",
+    "dial_not_sent": """
+-- ARGV: idx, not_before_ms, not_before_s, error
+if redis.call('HGET', row, 'status') ~= 'dialing' then return 0 end
+redis.call('ZREM', dialing, idx)
+redis.call('ZADD', pending, ARGV[2], idx)
+redis.call('HINCRBY', row, 'attempts', -1)
+redis.call('HSET', row, 'not_before', ARGV[3], 'error', ARGV[4],
+           'lease_owner', '', 'lease_until', 0)
+move('dialing', 'pending')
+return 1
+""",
+    "finish": """
+-- ARGV: idx, new_status, last_status, redial_ms ('' for none), redial_s, error, call_id ('' keeps),
+--       outcome, duration, started_at, completed_at, recording, transcript
+local status = redis.call('HGET', row, 'status')
+if status ~= 'dialing' and status ~= 'active' then return 0 end
+redis.call('ZREM', dialing, idx)
+redis.call('ZREM', active, idx)
+if ARGV[4] ~= '' then redis.call('ZADD', pending, ARGV[4], idx) end
+if ARGV[7] ~= '' then redis.call('HSET', row, 'call_id', ARGV[7]) end
+redis.call('HSET', row, 'live_status', ARGV[3], 'not_before', ARGV[5], 'error', ARGV[6],
+           'lease_owner', '', 'lease_until', 0, 'outcome', ARGV[8], 'duration', ARGV[9],
+           'started_at', ARGV[10], 'completed_at', ARGV[11], 'recording', ARGV[12],
+           'transcript', ARGV[13])
+move(status, ARGV[2])
+return 1
+""",
+    "set_polled": """
+-- ARGV: idx, live_status, next_poll_ms, next_poll_s
+if redis.call('HGET', row, 'status') ~= 'active' then return 0 end
+redis.call('ZADD', active, 'XX', ARGV[3], idx)
+redis.call('HSET', row, 'live_status', ARGV[2], 'next_poll_at', ARGV[4])
+return 1
+""",
+    "take_over": """
+-- ARGV: idx, owner, now_ms, lease_ms, lease_until_s
+if redis.call('HGET', row, 'status') ~= 'dialing' then return 0 end
+local until_ms = redis.call('ZSCORE', dialing, idx)
+if not until_ms or tonumber(until_ms) > tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', dialing, tonumber(ARGV[3]) + tonumber(ARGV[4]), idx)
+redis.call('HSET', row, 'lease_owner', ARGV[2], 'lease_until', ARGV[5])
+return 1
+""",
+}
+
+# KEYS: pending, leased, row prefix. ARGV: now_ms, lease_ms, limit, owner, lease_until_s
+_LUA_CLAIM = """
+local pending, leased, prefix = KEYS[1], KEYS[2], KEYS[3]
+local now_ms, lease_ms, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+-- leases that ran out go back to pending first: their holder died or gave up
+for _, idx in ipairs(redis.call('ZRANGEBYSCORE', leased, '-inf', now_ms)) do
+  redis.call('ZREM', leased, idx)
+  redis.call('ZADD', pending, now_ms, idx)
+  redis.call('HSET', prefix .. idx, 'lease_owner', '', 'lease_until', 0)
+end
+local taken = redis.call('ZRANGEBYSCORE', pending, '-inf', now_ms, 'LIMIT', 0, limit)
+for _, idx in ipairs(taken) do
+  redis.call('ZREM', pending, idx)
+  redis.call('ZADD', leased, now_ms + lease_ms, idx)
+  redis.call('HSET', prefix .. idx, 'lease_owner', ARGV[4], 'lease_until', ARGV[5])
+end
+return taken
+"""
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+def _row(idx: int, h: dict[str, str]) -> Row:
+    return Row(
+        idx=idx,
+        cells=json.loads(h.get("cells", "[]")),
+        to_number=h.get("to_number", ""),
+        status=RowStatus(h.get("status", "pending")),
+        variables=json.loads(h.get("variables", "{}")),
+        zones=tuple(json.loads(h.get("zones", "[]"))),
+        error=h.get("error", ""),
+        not_before=float(h.get("not_before", 0)),
+        attempts=int(h.get("attempts", 0)),
+        call_id=h.get("call_id", ""),
+        intent_at=float(h.get("intent_at", 0)),
+        lease_owner=h.get("lease_owner", ""),
+        lease_until=float(h.get("lease_until", 0)),
+        next_poll_at=float(h.get("next_poll_at", 0)),
+        live_status=h.get("live_status", ""),
+        outcome=h.get("outcome", ""),
+        duration=h.get("duration", ""),
+        started_at=h.get("started_at", ""),
+        completed_at=h.get("completed_at", ""),
+        recording=h.get("recording", ""),
+        transcript=h.get("transcript", ""),
+    )
+
+
+def _new_row_fields(r: NewRow) -> dict[str, str]:
+    fields = {
+        "cells": json.dumps(r.cells, ensure_ascii=False),
+        "to_number": r.to_number,
+        "status": r.status.value,
+    }
+    # Only what is there: small hashes stay in Redis' compact encoding.
+    if r.variables:
+        fields["variables"] = json.dumps(r.variables, ensure_ascii=False)
+    if r.zones:
+        fields["zones"] = json.dumps(list(r.zones))
+    if r.error:
+        fields["error"] = r.error
+    return fields
+
+
+class RedisStore:
+    """Needs a client made with `decode_responses=True`."""
+
+    def __init__(self, client: redis.Redis[str], keys: RedisKeys) -> None:
+        self._r = client
+        self._k = keys
+        self._scripts = {
+            name: client.register_script(_LUA_COMMON + body) for name, body in _LUA.items()
+        }
+        self._claim = client.register_script(_LUA_CLAIM)
+
+    def _row_keys(self, cid: str, idx: int) -> list[str]:
+        k = self._k
+        return [
+            k.row(cid, idx),
+            k.pending(cid),
+            k.leased(cid),
+            k.dialing(cid),
+            k.active(cid),
+            k.counts(cid),
+        ]
+
+    def _run(self, name: str, cid: str, idx: int, *args: object) -> bool:
+        try:
+            return bool(self._scripts[name](keys=self._row_keys(cid, idx), args=[idx, *args]))
+        except redis.RedisError as exc:
+            raise StoreError(f"Redis failed during {name}: {exc}. Check REDIS_URL.") from exc
+
+    # --- campaigns ---
+    def create_campaign(self, meta: CampaignMeta, rows: Iterable[NewRow]) -> bool:
+        k, cid = self._k, meta.campaign_id
+        if self._r.exists(k.campaign(cid)):
+            return False
+        # Ingest is idempotent (rows overwritten, counts set at the end), so a crash midway and
+        # a second try leave the same state; the meta written last makes the campaign visible.
+        counts: dict[str, int] = {}
+        total = 0
+        it = iter(rows)
+        while batch := list(islice(it, _BATCH)):
+            pipe = self._r.pipeline(transaction=False)
+            for r in batch:
+                pipe.delete(k.row(cid, r.idx))
+                pipe.hset(k.row(cid, r.idx), mapping=_new_row_fields(r))  # type: ignore[arg-type]
+                if r.status is RowStatus.PENDING:
+                    pipe.zadd(k.pending(cid), {str(r.idx): 0})
+                counts[r.status.value] = counts.get(r.status.value, 0) + 1
+            pipe.execute()
+            total += len(batch)
+        meta.total_rows = total
+        pipe = self._r.pipeline(transaction=True)
+        pipe.delete(k.counts(cid))
+        if counts:
+            pipe.hset(k.counts(cid), mapping=counts)  # type: ignore[arg-type]
+        pipe.hsetnx(k.campaign(cid), "json", json.dumps(asdict(meta)))
+        pipe.zadd(k.campaigns(), {cid: _ms(meta.created_at)})
+        return bool(pipe.execute()[-2])
+
+    def get_campaign(self, campaign_id: str) -> CampaignMeta | None:
+        text = self._r.hget(self._k.campaign(campaign_id), "json")
+        if text is None:
+            return None
+        data = json.loads(text)
+        data["state"] = CampaignState(data["state"])
+        return CampaignMeta(**data)
+
+    def update_campaign(self, campaign_id: str, **fields: object) -> None:
+        key = self._k.campaign(campaign_id)
+        with self._r.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    text: str | None = pipe.hget(key, "json")  # type: ignore[assignment]
+                    if text is None:
+                        return
+                    data = json.loads(text)
+                    data.update(
+                        {
+                            k: (v.value if isinstance(v, CampaignState) else v)
+                            for k, v in fields.items()
+                        }
+                    )
+                    pipe.multi()
+                    pipe.hset(key, "json", json.dumps(data))
+                    pipe.execute()
+                    return
+                except redis.WatchError:
+                    continue
+
+    def list_campaigns(self) -> list[CampaignMeta]:
+        ids = self._r.zrevrange(self._k.campaigns(), 0, -1)
+        metas = [self.get_campaign(i) for i in ids]
+        return [m for m in metas if m is not None]
+
+    # --- rows: reading ---
+    def get_row(self, campaign_id: str, idx: int) -> Row | None:
+        h = self._r.hgetall(self._k.row(campaign_id, idx))
+        return _row(idx, h) if h else None
+
+    def _rows(self, campaign_id: str, idxs: Iterable[int]) -> list[Row]:
+        idxs = list(idxs)
+        pipe = self._r.pipeline(transaction=False)
+        for i in idxs:
+            pipe.hgetall(self._k.row(campaign_id, i))
+        return [_row(i, h) for i, h in zip(idxs, pipe.execute(), strict=True) if h]
+
+    def iter_rows(self, campaign_id: str) -> Iterator[Row]:
+        meta = self.get_campaign(campaign_id)
+        total = meta.total_rows if meta else 0
+        for start in range(0, total, _BATCH):
+            yield from self._rows(campaign_id, range(start, min(start + _BATCH, total)))
+
+    def counts(self, campaign_id: str) -> dict[RowStatus, int]:
+        raw = self._r.hgetall(self._k.counts(campaign_id))
+        return {RowStatus(s): int(n) for s, n in raw.items() if int(n)}
+
+    def next_pending_at(self, campaign_id: str) -> float | None:
+        firsts = [
+            self._r.zrange(key, 0, 0, withscores=True)
+            for key in (self._k.pending(campaign_id), self._k.leased(campaign_id))
+        ]
+        scores = [f[0][1] for f in firsts if f]
+        return min(scores) / 1000 if scores else None
+
+    def in_flight(self, campaign_id: str) -> int:
+        return int(self._r.zcard(self._k.dialing(campaign_id))) + int(
+            self._r.zcard(self._k.active(campaign_id))
+        )
+
+    # --- rows: transitions ---
+    def claim(
+        self, campaign_id: str, owner: str, now: float, lease_s: float, limit: int
+    ) -> list[Row]:
+        k = self._k
+        idxs = self._claim(
+            keys=[k.pending(campaign_id), k.leased(campaign_id), k.row_prefix(campaign_id)],
+            args=[_ms(now), _ms(lease_s), limit, owner, now + lease_s],
+        )
+        return self._rows(campaign_id, (int(i) for i in idxs))
+
+    def release(self, campaign_id: str, idx: int, owner: str, not_before: float) -> bool:
+        return self._run("release", campaign_id, idx, owner, _ms(not_before), not_before)
+
+    def begin_dial(
+        self, campaign_id: str, idx: int, owner: str, now: float, lease_s: float, max_active: int
+    ) -> Row | None:
+        ok = self._run(
+            "begin_dial",
+            campaign_id,
+            idx,
+            owner,
+            _ms(now),
+            _ms(lease_s),
+            max_active,
+            now,
+            now + lease_s,
+        )
+        return self.get_row(campaign_id, idx) if ok else None
+
+    def call_created(self, campaign_id: str, idx: int, call: Call, next_poll_at: float) -> bool:
+        live = call.status.value if call.status else "queued"
+        return self._run(
+            "call_created", campaign_id, idx, call.call_id, live, _ms(next_poll_at), next_poll_at
+        )
+
+    def dial_not_sent(self, campaign_id: str, idx: int, not_before: float, error: str) -> bool:
+        return self._run("dial_not_sent", campaign_id, idx, _ms(not_before), not_before, error)
+
+    def finish(
+        self,
+        campaign_id: str,
+        idx: int,
+        status: RowStatus,
+        call: Call | None = None,
+        error: str = "",
+        redial_at: float | None = None,
+    ) -> bool:
+        redial = redial_at is not None
+        return self._run(
+            "finish",
+            campaign_id,
+            idx,
+            RowStatus.PENDING.value if redial else status.value,
+            status.value if redial else "",
+            _ms(redial_at) if redial_at is not None else "",
+            redial_at or 0.0,
+            error,
+            call.call_id if call is not None else "",
+            *call_fields(call),
+        )
+
+    def _due(self, campaign_id: str, max_ms: float, limit: int | None) -> list[DueCall]:
+        key = self._k.active(campaign_id)
+        if limit is None:
+            pairs = self._r.zrangebyscore(key, "-inf", max_ms, withscores=True)
+        else:
+            pairs = self._r.zrangebyscore(key, "-inf", max_ms, start=0, num=limit, withscores=True)
+        pipe = self._r.pipeline(transaction=False)
+        for idx, _ in pairs:
+            pipe.hmget(self._k.row(campaign_id, int(idx)), "call_id", "to_number", "intent_at")
+        return [
+            DueCall(int(idx), f[0] or "", f[1] or "", float(f[2] or 0), score / 1000)
+            for (idx, score), f in zip(pairs, pipe.execute(), strict=True)
+        ]
+
+    def due_calls(self, campaign_id: str, now: float, limit: int) -> list[DueCall]:
+        return self._due(campaign_id, _ms(now), limit)
+
+    def active_calls(self, campaign_id: str) -> list[DueCall]:
+        return self._due(campaign_id, float("inf"), None)
+
+    def set_polled(self, campaign_id: str, idx: int, live_status: str, next_poll_at: float) -> bool:
+        return self._run(
+            "set_polled", campaign_id, idx, live_status, _ms(next_poll_at), next_poll_at
+        )
+
+    def expired_dialing(self, campaign_id: str, now: float) -> list[Row]:
+        idxs = self._r.zrangebyscore(self._k.dialing(campaign_id), "-inf", _ms(now))
+        return self._rows(campaign_id, (int(i) for i in idxs))
+
+    def take_over(
+        self, campaign_id: str, idx: int, owner: str, now: float, lease_s: float
+    ) -> Row | None:
+        ok = self._run("take_over", campaign_id, idx, owner, _ms(now), _ms(lease_s), now + lease_s)
+        return self.get_row(campaign_id, idx) if ok else None
+
+    def delete_campaign(self, campaign_id: str) -> None:
+        """Remove every key of a campaign (tests and housekeeping)."""
+        k = self._k
+        for key in self._r.scan_iter(match=f"{k.campaign(campaign_id)}*", count=1000):
+            self._r.delete(key)
+        self._r.zrem(k.campaigns(), campaign_id)

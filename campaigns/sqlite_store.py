@@ -1,0 +1,404 @@
+"""The embedded campaign store: one SQLite file in the state folder.
+
+WAL with `synchronous=FULL`, so every committed transition (above all the dialing intent written
+before a POST) survives a crash of the process or the machine. Every transition is a single
+conditional UPDATE inside `BEGIN IMMEDIATE`, so two processes sharing the file (a run and a
+`dialer status`, or a run started twice by mistake) can never both move the same row.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from campaigns.store import (
+    IN_FLIGHT,
+    CampaignMeta,
+    CampaignState,
+    DueCall,
+    NewRow,
+    Row,
+    RowStatus,
+    call_fields,
+)
+from dialer.call import Call
+from dialer.errors import StoreError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS campaigns (
+    id TEXT PRIMARY KEY, meta TEXT NOT NULL, created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rows (
+    cid TEXT NOT NULL, idx INTEGER NOT NULL,
+    cells TEXT NOT NULL, to_number TEXT NOT NULL, status TEXT NOT NULL,
+    variables TEXT NOT NULL, zones TEXT NOT NULL, error TEXT NOT NULL DEFAULT '',
+    not_before REAL NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
+    call_id TEXT NOT NULL DEFAULT '', intent_at REAL NOT NULL DEFAULT 0,
+    lease_owner TEXT NOT NULL DEFAULT '', lease_until REAL NOT NULL DEFAULT 0,
+    next_poll_at REAL NOT NULL DEFAULT 0, live_status TEXT NOT NULL DEFAULT '',
+    outcome TEXT NOT NULL DEFAULT '', duration TEXT NOT NULL DEFAULT '',
+    started_at TEXT NOT NULL DEFAULT '', completed_at TEXT NOT NULL DEFAULT '',
+    recording TEXT NOT NULL DEFAULT '', transcript TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (cid, idx)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rows_by_due ON rows (cid, status, not_before);
+CREATE INDEX IF NOT EXISTS rows_by_poll ON rows (cid, status, next_poll_at);
+"""
+
+_ROW_COLUMNS = (
+    "idx, cells, to_number, status, variables, zones, error, not_before, attempts, call_id, "
+    "intent_at, lease_owner, lease_until, next_poll_at, live_status, outcome, duration, "
+    "started_at, completed_at, recording, transcript"
+)
+_INGEST_BATCH = 5000
+_FINAL_CALL_FIELDS = (
+    "outcome=?, duration=?, started_at=?, completed_at=?, recording=?, transcript=?"
+)
+
+
+def _row(rec: tuple[Any, ...]) -> Row:
+    return Row(
+        idx=rec[0],
+        cells=json.loads(rec[1]),
+        to_number=rec[2],
+        status=RowStatus(rec[3]),
+        variables=json.loads(rec[4]),
+        zones=tuple(json.loads(rec[5])),
+        error=rec[6],
+        not_before=rec[7],
+        attempts=rec[8],
+        call_id=rec[9],
+        intent_at=rec[10],
+        lease_owner=rec[11],
+        lease_until=rec[12],
+        next_poll_at=rec[13],
+        live_status=rec[14],
+        outcome=rec[15],
+        duration=rec[16],
+        started_at=rec[17],
+        completed_at=rec[18],
+        recording=rec[19],
+        transcript=rec[20],
+    )
+
+
+def _meta_to_json(meta: CampaignMeta) -> str:
+    return json.dumps(asdict(meta))
+
+
+def _meta_from_json(text: str) -> CampaignMeta:
+    data = json.loads(text)
+    data["state"] = CampaignState(data["state"])
+    return CampaignMeta(**data)
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"Cannot open the state file {path}: {exc}. Check that the state folder "
+                "(DIALER_HOME, default .dialer/) is writable."
+            ) from exc
+        self.path = path
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction: the write lock is taken up front, so a conditional
+        UPDATE cannot race another process between its check and its write."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _update(self, sql: str, params: tuple[Any, ...]) -> bool:
+        with self._tx() as db:
+            return db.execute(sql, params).rowcount == 1
+
+    # --- campaigns ---
+    def create_campaign(self, meta: CampaignMeta, rows: Iterable[NewRow]) -> bool:
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM campaigns WHERE id=?", (meta.campaign_id,)).fetchone():
+                return False
+            total = 0
+            it = iter(rows)
+            while batch := list(islice(it, _INGEST_BATCH)):
+                db.executemany(
+                    "INSERT INTO rows (cid, idx, cells, to_number, status, variables, zones, "
+                    "error) VALUES (?,?,?,?,?,?,?,?)",
+                    [
+                        (
+                            meta.campaign_id,
+                            r.idx,
+                            json.dumps(r.cells, ensure_ascii=False),
+                            r.to_number,
+                            r.status.value,
+                            json.dumps(r.variables, ensure_ascii=False),
+                            json.dumps(list(r.zones)),
+                            r.error,
+                        )
+                        for r in batch
+                    ],
+                )
+                total += len(batch)
+            meta.total_rows = total
+            db.execute(
+                "INSERT INTO campaigns (id, meta, created_at) VALUES (?,?,?)",
+                (meta.campaign_id, _meta_to_json(meta), meta.created_at),
+            )
+            return True
+
+    def get_campaign(self, campaign_id: str) -> CampaignMeta | None:
+        with self._lock:
+            rec = self._db.execute(
+                "SELECT meta FROM campaigns WHERE id=?", (campaign_id,)
+            ).fetchone()
+        return _meta_from_json(rec[0]) if rec else None
+
+    def update_campaign(self, campaign_id: str, **fields: object) -> None:
+        with self._tx() as db:
+            rec = db.execute("SELECT meta FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
+            if rec is None:
+                return
+            data = json.loads(rec[0])
+            data.update(
+                {k: (v.value if isinstance(v, CampaignState) else v) for k, v in fields.items()}
+            )
+            db.execute("UPDATE campaigns SET meta=? WHERE id=?", (json.dumps(data), campaign_id))
+
+    def list_campaigns(self) -> list[CampaignMeta]:
+        with self._lock:
+            recs = self._db.execute(
+                "SELECT meta FROM campaigns ORDER BY created_at DESC"
+            ).fetchall()
+        return [_meta_from_json(r[0]) for r in recs]
+
+    # --- rows: reading ---
+    def get_row(self, campaign_id: str, idx: int) -> Row | None:
+        with self._lock:
+            rec = self._db.execute(
+                f"SELECT {_ROW_COLUMNS} FROM rows WHERE cid=? AND idx=?", (campaign_id, idx)
+            ).fetchone()
+        return _row(rec) if rec else None
+
+    def iter_rows(self, campaign_id: str) -> Iterator[Row]:
+        last = -1
+        while True:
+            with self._lock:
+                recs = self._db.execute(
+                    f"SELECT {_ROW_COLUMNS} FROM rows WHERE cid=? AND idx>? ORDER BY idx LIMIT ?",
+                    (campaign_id, last, _INGEST_BATCH),
+                ).fetchall()
+            if not recs:
+                return
+            for rec in recs:
+                yield _row(rec)
+            last = recs[-1][0]
+
+    def counts(self, campaign_id: str) -> dict[RowStatus, int]:
+        with self._lock:
+            recs = self._db.execute(
+                "SELECT status, COUNT(*) FROM rows WHERE cid=? GROUP BY status", (campaign_id,)
+            ).fetchall()
+        return {RowStatus(s): n for s, n in recs}
+
+    def next_pending_at(self, campaign_id: str) -> float | None:
+        with self._lock:
+            rec = self._db.execute(
+                "SELECT MIN(MAX(not_before, lease_until)) FROM rows WHERE cid=? AND status=?",
+                (campaign_id, RowStatus.PENDING.value),
+            ).fetchone()
+        return None if rec[0] is None else float(rec[0])
+
+    def in_flight(self, campaign_id: str) -> int:
+        with self._lock:
+            return self._count_in_flight(self._db, campaign_id)
+
+    @staticmethod
+    def _count_in_flight(db: sqlite3.Connection, campaign_id: str) -> int:
+        rec = db.execute(
+            "SELECT COUNT(*) FROM rows WHERE cid=? AND status IN (?,?)",
+            (campaign_id, *(s.value for s in IN_FLIGHT)),
+        ).fetchone()
+        return int(rec[0])
+
+    # --- rows: transitions ---
+    def claim(
+        self, campaign_id: str, owner: str, now: float, lease_s: float, limit: int
+    ) -> list[Row]:
+        with self._tx() as db:
+            recs = db.execute(
+                f"SELECT {_ROW_COLUMNS} FROM rows WHERE cid=? AND status=? AND not_before<=? "
+                "AND lease_until<=? ORDER BY not_before, idx LIMIT ?",
+                (campaign_id, RowStatus.PENDING.value, now, now, limit),
+            ).fetchall()
+            rows = [_row(r) for r in recs]
+            db.executemany(
+                "UPDATE rows SET lease_owner=?, lease_until=? WHERE cid=? AND idx=?",
+                [(owner, now + lease_s, campaign_id, r.idx) for r in rows],
+            )
+        for r in rows:
+            r.lease_owner, r.lease_until = owner, now + lease_s
+        return rows
+
+    def release(self, campaign_id: str, idx: int, owner: str, not_before: float) -> bool:
+        return self._update(
+            "UPDATE rows SET lease_owner='', lease_until=0, not_before=? "
+            "WHERE cid=? AND idx=? AND status=? AND lease_owner=?",
+            (not_before, campaign_id, idx, RowStatus.PENDING.value, owner),
+        )
+
+    def begin_dial(
+        self, campaign_id: str, idx: int, owner: str, now: float, lease_s: float, max_active: int
+    ) -> Row | None:
+        with self._tx() as db:
+            if self._count_in_flight(db, campaign_id) >= max_active:
+                return None
+            changed = db.execute(
+                "UPDATE rows SET status=?, intent_at=?, attempts=attempts+1, lease_until=? "
+                "WHERE cid=? AND idx=? AND status=? AND lease_owner=? AND lease_until>?",
+                (
+                    RowStatus.DIALING.value,
+                    now,
+                    now + lease_s,
+                    campaign_id,
+                    idx,
+                    RowStatus.PENDING.value,
+                    owner,
+                    now,
+                ),
+            ).rowcount
+            if changed != 1:
+                return None
+            rec = db.execute(
+                f"SELECT {_ROW_COLUMNS} FROM rows WHERE cid=? AND idx=?", (campaign_id, idx)
+            ).fetchone()
+        return _row(rec)
+
+    def call_created(self, campaign_id: str, idx: int, call: Call, next_poll_at: float) -> bool:
+        return self._update(
+            "UPDATE rows SET status=?, call_id=?, live_status=?, next_poll_at=?, lease_owner='', "
+            "lease_until=0 WHERE cid=? AND idx=? AND status=?",
+            (
+                RowStatus.ACTIVE.value,
+                call.call_id,
+                (call.status.value if call.status else "queued"),
+                next_poll_at,
+                campaign_id,
+                idx,
+                RowStatus.DIALING.value,
+            ),
+        )
+
+    def dial_not_sent(self, campaign_id: str, idx: int, not_before: float, error: str) -> bool:
+        return self._update(
+            "UPDATE rows SET status=?, attempts=attempts-1, not_before=?, error=?, "
+            "lease_owner='', lease_until=0 WHERE cid=? AND idx=? AND status=?",
+            (
+                RowStatus.PENDING.value,
+                not_before,
+                error,
+                campaign_id,
+                idx,
+                RowStatus.DIALING.value,
+            ),
+        )
+
+    def finish(
+        self,
+        campaign_id: str,
+        idx: int,
+        status: RowStatus,
+        call: Call | None = None,
+        error: str = "",
+        redial_at: float | None = None,
+    ) -> bool:
+        new_status = RowStatus.PENDING if redial_at is not None else status
+        call_id_sql = "call_id=?, " if call is not None else ""
+        call_id = (call.call_id,) if call is not None else ()
+        return self._update(
+            f"UPDATE rows SET status=?, {call_id_sql}live_status=?, error=?, not_before=?, "
+            f"lease_owner='', lease_until=0, {_FINAL_CALL_FIELDS} "
+            "WHERE cid=? AND idx=? AND status IN (?,?)",
+            (
+                new_status.value,
+                *call_id,
+                status.value if redial_at is not None else "",
+                error,
+                redial_at or 0.0,
+                *call_fields(call),
+                campaign_id,
+                idx,
+                *(s.value for s in IN_FLIGHT),
+            ),
+        )
+
+    def due_calls(self, campaign_id: str, now: float, limit: int) -> list[DueCall]:
+        with self._lock:
+            recs = self._db.execute(
+                "SELECT idx, call_id, to_number, intent_at, next_poll_at FROM rows "
+                "WHERE cid=? AND status=? AND next_poll_at<=? ORDER BY next_poll_at LIMIT ?",
+                (campaign_id, RowStatus.ACTIVE.value, now, limit),
+            ).fetchall()
+        return [DueCall(*r) for r in recs]
+
+    def active_calls(self, campaign_id: str) -> list[DueCall]:
+        with self._lock:
+            recs = self._db.execute(
+                "SELECT idx, call_id, to_number, intent_at, next_poll_at FROM rows "
+                "WHERE cid=? AND status=? ORDER BY next_poll_at",
+                (campaign_id, RowStatus.ACTIVE.value),
+            ).fetchall()
+        return [DueCall(*r) for r in recs]
+
+    def set_polled(self, campaign_id: str, idx: int, live_status: str, next_poll_at: float) -> bool:
+        return self._update(
+            "UPDATE rows SET live_status=?, next_poll_at=? WHERE cid=? AND idx=? AND status=?",
+            (live_status, next_poll_at, campaign_id, idx, RowStatus.ACTIVE.value),
+        )
+
+    def expired_dialing(self, campaign_id: str, now: float) -> list[Row]:
+        with self._lock:
+            recs = self._db.execute(
+                f"SELECT {_ROW_COLUMNS} FROM rows WHERE cid=? AND status=? AND lease_until<=?",
+                (campaign_id, RowStatus.DIALING.value, now),
+            ).fetchall()
+        return [_row(r) for r in recs]
+
+    def take_over(
+        self, campaign_id: str, idx: int, owner: str, now: float, lease_s: float
+    ) -> Row | None:
+        with self._tx() as db:
+            changed = db.execute(
+                "UPDATE rows SET lease_owner=?, lease_until=? "
+                "WHERE cid=? AND idx=? AND status=? AND lease_until<=?",
+                (owner, now + lease_s, campaign_id, idx, RowStatus.DIALING.value, now),
+            ).rowcount
+            if changed != 1:
+                return None
+            rec = db.execute(
+                f"SELECT {_ROW_COLUMNS} FROM rows WHERE cid=? AND idx=?", (campaign_id, idx)
+            ).fetchone()
+        return _row(rec)
