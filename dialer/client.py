@@ -1,0 +1,443 @@
+"""The Voxpria API client: the only module that sees httpx.
+
+Every foreign exception is translated here, once. `POST /calls` is never retried (the API has
+no idempotency key, so a retry can phone a person twice): its answer is classified into one of
+the five `PostOutcome`s and the caller decides. GETs are safe to repeat and retry with one
+tenacity policy whose sleep is the injected clock's.
+
+The API key goes into one request header and nowhere else: not logs, messages or repr().
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_random_exponential
+
+from dialer.call import (
+    Agent,
+    Ambiguous,
+    Call,
+    CallStatus,
+    Created,
+    Credits,
+    NotSent,
+    PostOutcome,
+    Rejected,
+    Throttled,
+)
+from dialer.clock import Clock, SystemClock
+from dialer.errors import ApiError, ApiUnavailable, AuthError, NotFoundError
+from dialer.settings import Secret
+
+log = logging.getLogger("dialer.client")
+
+MAX_PAGE_SIZE = 100  # the documented maximum of the API's paginated endpoints
+DEFAULT_THROTTLE_S = 60.0  # a 429 that names no reset time: wait a full minute window
+MESSAGE_MAX_CHARS = 300
+GET_BACKOFF = wait_random_exponential(multiplier=0.5, max=30)  # 0.5 s, 1 s, 2 s... with jitter
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+_LIST_KEYS = ("calls", "items", "results", "data")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Per-phase HTTP timeouts, in seconds."""
+
+    connect_s: float = 5.0
+    read_s: float = 15.0
+    write_s: float = 10.0
+    pool_s: float = 5.0
+
+    def to_httpx(self) -> httpx.Timeout:
+        return httpx.Timeout(
+            connect=self.connect_s, read=self.read_s, write=self.write_s, pool=self.pool_s
+        )
+
+
+class _RetryableAnswer(Exception):
+    """A GET answer worth repeating (5xx or 429); `retry_at` (epoch s) is set for a 429."""
+
+    def __init__(self, reason: str, retry_at: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_at = retry_at
+
+
+class VoxpriaClient:
+    """Synchronous client of the Voxpria REST API rooted at `base_url` (up to `/api/v1`)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: Secret,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeouts: Timeouts = Timeouts(),
+        clock: Clock | None = None,
+        before_request: Callable[[str], None] | None = None,
+        get_attempts: int = 5,
+    ) -> None:
+        key = api_key.reveal()
+        self._base_url = base_url.rstrip("/")
+        self._clock: Clock = clock or SystemClock()
+        self._before_request = before_request
+        self._get_attempts = max(1, get_attempts)
+        self._key_mask = _KeyMask(key)
+        self._http = httpx.Client(
+            base_url=self._base_url,
+            transport=transport,
+            timeout=timeouts.to_httpx(),
+            headers={
+                "Authorization": f"Bearer {key}",
+                "Accept": "application/json",
+                "User-Agent": "voxpria-dialer",
+            },
+        )
+
+    def __repr__(self) -> str:
+        return f"VoxpriaClient(base_url={self._base_url!r})"
+
+    def __enter__(self) -> VoxpriaClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- POST /calls: classified, never retried ---
+
+    def create_call(
+        self, agent_id: str, to_number: str, variables: Mapping[str, str]
+    ) -> PostOutcome:
+        body = {"agentId": agent_id, "toNumber": to_number, "variables": dict(variables)}
+        try:
+            response = self._send("POST", "/calls", "call", json=body)
+        except _NOT_SENT as exc:
+            return NotSent(f"the request was not sent: {_describe(exc)}")
+        except httpx.HTTPError as exc:
+            return Ambiguous(f"the answer was lost after the request was sent: {_describe(exc)}")
+        return self._classify_post(response)
+
+    def _classify_post(self, response: httpx.Response) -> PostOutcome:
+        status = response.status_code
+        if status == 401:
+            raise _auth_error()
+        if status == 429:
+            return Throttled(self._retry_at(response.headers), "HTTP 429: over the rate limit")
+        if 400 <= status < 500:
+            return Rejected(status, self._api_message(response))
+        if not 200 <= status < 300:
+            return Ambiguous(f"HTTP {status}: a call may or may not have been created")
+        body = _json_or_none(response)
+        if isinstance(body, dict) and body.get("success") is False:
+            return Rejected(status, self._api_message(response))
+        call = parse_call(_envelope_data(body))
+        if call is None:
+            return Ambiguous(f"HTTP {status} without a callId: a call may have been created")
+        return Created(call)
+
+    # --- GETs: retried ---
+
+    def get_call(self, call_id: str) -> Call:
+        data = self._get_data(f"/calls/{call_id}", not_found=f"No call {call_id!r} at Voxpria.")
+        call = parse_call(data)
+        if call is None:
+            raise ApiError(f"GET /calls/{call_id} answered without a call; try again later.")
+        return call
+
+    def list_calls_page(self, page: int, limit: int = MAX_PAGE_SIZE) -> list[Call]:
+        return self._calls_page(page, limit)[0]
+
+    def list_calls(
+        self, limit: int = MAX_PAGE_SIZE, max_pages: int | None = None
+    ) -> Iterator[Call]:
+        """Every call, page by page in the API's order (newest first), lazily."""
+        page = 1
+        while max_pages is None or page <= max_pages:
+            calls, page_size, total = self._calls_page(page, limit)
+            yield from calls
+            if len(calls) < page_size or (total is not None and page * page_size >= total):
+                return
+            page += 1
+
+    def get_agent(self, agent_id: str) -> Agent:
+        data = self._get_data(
+            f"/agents/{agent_id}",
+            not_found=f"Agent {agent_id!r} does not exist at Voxpria: check --agent "
+            "(GET /agents lists the account's agents).",
+        )
+        agent = parse_agent(data)
+        if agent is None:
+            raise ApiError(f"GET /agents/{agent_id} answered without an agent; try again later.")
+        return agent
+
+    def list_agents(self) -> list[Agent]:
+        items = _items(self._get_data("/agents"))
+        return [agent for agent in map(parse_agent, items) if agent is not None]
+
+    def get_credits(self) -> Credits:
+        data = self._get_data("/credits")
+        data = data if isinstance(data, dict) else {}
+        return Credits(_number(data.get("balance")), _text(data.get("currency")))
+
+    def _calls_page(self, page: int, limit: int) -> tuple[list[Call], int, int | None]:
+        """One page of calls, the page size the server used, and its total if it said."""
+        limit = min(max(1, limit), MAX_PAGE_SIZE)
+        body = self._get_body("/calls", params={"page": page, "limit": limit})
+        calls = [call for call in map(parse_call, _items(_envelope_data(body))) if call]
+        pagination = _pagination(body)
+        per_page = _number(pagination.get("per_page") or pagination.get("perPage"))
+        total = _number(pagination.get("total"))
+        page_size = int(per_page) if per_page and per_page < limit else limit
+        return calls, page_size, None if total is None else int(total)
+
+    def _get_data(self, path: str, *, not_found: str | None = None) -> Any:
+        return _envelope_data(self._get_body(path, not_found=not_found))
+
+    def _get_body(
+        self, path: str, *, params: Mapping[str, int] | None = None, not_found: str | None = None
+    ) -> Any:
+        retrying = Retrying(
+            stop=stop_after_attempt(self._get_attempts),
+            wait=self._get_wait_s,
+            retry=retry_if_exception_type((_RetryableAnswer, httpx.TransportError)),
+            sleep=self._clock.sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._get_once, path, params, not_found)
+        except (_RetryableAnswer, httpx.HTTPError) as exc:
+            raise ApiUnavailable(
+                f"GET {path} failed {self._get_attempts} times (last: {_describe(exc)}): the "
+                f"Voxpria API at {self._base_url} is unreachable or failing; check "
+                "VOXPRIA_BASE_URL and the network, then run the command again."
+            ) from exc
+
+    def _get_once(self, path: str, params: Mapping[str, int] | None, not_found: str | None) -> Any:
+        response = self._send("GET", path, "read", params=params)
+        status = response.status_code
+        if status == 401:
+            raise _auth_error()
+        if status == 429:
+            raise _RetryableAnswer("HTTP 429", self._retry_at(response.headers))
+        if status >= 500:
+            raise _RetryableAnswer(f"HTTP {status}")
+        if status == 404:
+            raise NotFoundError(not_found or f"GET {path} answered 404: nothing there.")
+        body = _json_or_none(response)
+        if not 200 <= status < 300 or body is None:
+            what = f"HTTP {status}" if body is not None else "an answer that is not JSON"
+            raise ApiError(f"GET {path} got {what}: {self._api_message(response)}")
+        if isinstance(body, dict) and body.get("success") is False:
+            raise ApiError(f"GET {path} failed: {self._api_message(response)}")
+        return body
+
+    def _get_wait_s(self, state: RetryCallState) -> float:
+        """Exponential backoff with jitter; after a 429, exactly until its reset time."""
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _RetryableAnswer) and exc.retry_at is not None:
+            return max(0.0, exc.retry_at - self._clock.now())
+        return float(GET_BACKOFF(state))
+
+    # --- the wire ---
+
+    def _send(self, method: str, path: str, kind: str, **kwargs: Any) -> httpx.Response:
+        if self._before_request is not None:
+            self._before_request(kind)
+        started = time.monotonic()
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            log.debug("%s %s -> %s after %d ms", method, path, type(exc).__name__, _ms(started))
+            raise
+        log.debug("%s %s -> %d in %d ms", method, path, response.status_code, _ms(started))
+        return response
+
+    def _retry_at(self, headers: httpx.Headers) -> float:
+        return retry_at_from_headers(headers, self._clock.now())
+
+    def _api_message(self, response: httpx.Response) -> str:
+        return self._key_mask(api_message(response))
+
+
+class _KeyMask:
+    """Blanks the key out of text the API wrote (an error may echo the key it refused)."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "_KeyMask()"
+
+    def __call__(self, text: str) -> str:
+        # a key too short to be real would blank out ordinary words
+        return text.replace(self._key, "********") if len(self._key) >= 8 else text
+
+
+def _auth_error() -> AuthError:
+    return AuthError(
+        "The Voxpria API refused the API key (HTTP 401): check VOXPRIA_API_KEY "
+        "(and that VOXPRIA_BASE_URL points at the account it belongs to)."
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    detail = str(exc).strip()
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
+
+
+# --- reading the API's answers, tolerantly ---
+
+
+def retry_at_from_headers(headers: Mapping[str, str], now: float) -> float:
+    """When a 429 may be retried, in epoch seconds.
+
+    `Retry-After` (seconds or an HTTP date) if present; else `X-RateLimit-Reset`, documented as
+    epoch seconds but read as epoch milliseconds when huge and as seconds-from-now when small;
+    else a minute from now.
+    """
+    retry_after = (headers.get("Retry-After") or "").strip()
+    if retry_after:
+        seconds = _number(retry_after)
+        if seconds is not None:
+            return now + max(0.0, seconds)
+        try:
+            return max(now, parsedate_to_datetime(retry_after).timestamp())
+        except (TypeError, ValueError):
+            pass
+    reset = _number((headers.get("X-RateLimit-Reset") or "").strip())
+    if reset is None:
+        return now + DEFAULT_THROTTLE_S
+    if reset > 1e11:  # epoch milliseconds
+        reset /= 1000
+    elif reset < 1e9:  # a delay, not a date (epoch 1e9 is 2001)
+        reset += now
+    return max(now, reset)
+
+
+def api_message(response: httpx.Response) -> str:
+    """The API's own words from an error answer, whatever its shape, truncated."""
+    body = _json_or_none(response)
+    text = _message_in(body) if body is not None else response.text.strip()
+    text = " ".join((text or response.reason_phrase or f"HTTP {response.status_code}").split())
+    return text if len(text) <= MESSAGE_MAX_CHARS else text[: MESSAGE_MAX_CHARS - 1] + "…"
+
+
+def _message_in(body: Any) -> str:
+    if isinstance(body, str):
+        return body
+    if isinstance(body, list):
+        return "; ".join(filter(None, (_message_in(item) for item in body)))
+    if isinstance(body, dict):
+        for key in ("error", "message", "errors", "detail", "msg"):
+            if body.get(key):
+                return _message_in(body[key])
+    return ""
+
+
+def parse_call(data: Any) -> Call | None:
+    """A `Call` from the API's camelCase object (`callId` or `id`, `toNumber` or
+    `phoneNumber`); None when there is no call id."""
+    if not isinstance(data, dict):
+        return None
+    call_id = _text(data.get("callId") or data.get("id") or data.get("call_id"))
+    if not call_id:
+        return None
+    return Call(
+        call_id=call_id,
+        status=CallStatus.parse(data.get("status")),
+        to_number=_text(data.get("toNumber") or data.get("phoneNumber") or data.get("to")),
+        agent_id=_text(data.get("agentId") or data.get("agent_id")),
+        created_at=_text(data.get("createdAt")),
+        duration_s=_number(data.get("duration")),
+        outcome=_text(data.get("outcome")),
+        recording=_text(data.get("recording") or data.get("recordingUrl")),
+        transcript=_text(data.get("transcript") or data.get("summary")),
+        started_at=_text(data.get("startedAt")),
+        completed_at=_text(data.get("completedAt") or data.get("endedAt")),
+    )
+
+
+def parse_agent(data: Any) -> Agent | None:
+    if not isinstance(data, dict):
+        return None
+    agent_id = _text(data.get("agentId") or data.get("id"))
+    if not agent_id:
+        return None
+    return Agent(agent_id, _text(data.get("name")), _text(data.get("status")))
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _envelope_data(body: Any) -> Any:
+    """`data` of the `{success, data}` envelope; the body itself when it has none."""
+    if isinstance(body, dict) and "data" in body:
+        return body["data"]
+    return body
+
+
+def _items(data: Any) -> list[Any]:
+    """The list in `data`: itself, or held under calls/items/results/data."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        for key in _LIST_KEYS:
+            if isinstance(data.get(key), list):
+                return list(data[key])
+    return []
+
+
+def _pagination(body: Any) -> dict[str, Any]:
+    for holder in (body, _envelope_data(body)):
+        if isinstance(holder, dict):
+            for key in ("pagination", "meta"):
+                if isinstance(holder.get(key), dict):
+                    return dict(holder[key])
+    return {}
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None

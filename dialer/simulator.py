@@ -1,0 +1,466 @@
+"""A faithful Voxpria simulator: the documented endpoints, shapes, quotas and statuses, plus
+seeded fault injection, as a Starlette app built by `create_simulator`.
+
+Served by `dialer simulate` (see `serve`) and by the tests over real HTTP. Everything it knows
+lives in one `Simulator`, guarded by one lock: uvicorn runs it in a thread while tests read it.
+`/_sim/*` is the simulator's own back door (audit, stats, faults) and needs no key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from random import Random
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from dialer.call import FINAL_STATUSES, CallStatus
+from dialer.clock import Clock, SystemClock
+from dialer.settings import Rate, Secret
+from dialer.simulator_calls import SimCall, Timeline, iso_utc
+from dialer.simulator_faults import Fault, FaultInjector, FixedWindowQuota, QuotaVerdict
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+DOCUMENTED_CALL_LIMIT = Rate(100, 60)
+DOCUMENTED_REQUEST_LIMIT = Rate(1000, 3600)
+DEFAULT_AGENTS: Mapping[str, str] = {
+    "agent_demo": "active",
+    "agent_abc123": "active",
+    "agent_test": "active",
+    "agent_paused": "paused",
+}
+DEFAULT_OUTCOME_WEIGHTS: Mapping[str, float] = {
+    "completed": 0.6,
+    "no_answer": 0.2,
+    "busy": 0.1,
+    "failed": 0.1,
+}
+OutcomeRule = Mapping[str, str] | Callable[[str], str | None]
+"""Forces a number's final status: a dict by toNumber, or a function of toNumber (None: draw)."""
+Handler = Callable[[Request, str], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    # who may call: None (or an empty Secret) accepts any non-empty key
+    api_key: Secret | None = None
+    agents: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_AGENTS))
+    accept_any_agent: bool = False  # an unknown agent id is treated as an active agent
+    # time: phases in simulated seconds; `speed` simulated seconds pass per real second
+    speed: float = 1.0
+    queue_s: float = 2.0
+    ring_s: float = 10.0
+    talk_s: tuple[float, float] = (30.0, 180.0)
+    # how calls end
+    outcome_weights: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_OUTCOME_WEIGHTS)
+    )
+    outcome_by_number: OutcomeRule | None = None
+    # quotas per key, in real seconds (None: off)
+    call_limit: Rate | None = DOCUMENTED_CALL_LIMIT
+    request_limit: Rate | None = DOCUMENTED_REQUEST_LIMIT
+    # billing
+    credits_balance: float = 10_000.0
+    credits_per_call: float = 1.0
+    currency: str = "USD"
+    # faults: seeded probabilities per request (see `Fault` for what each does)
+    p_429: float = 0.0
+    p_5xx_before_create: float = 0.0
+    p_lost_after_create: float = 0.0
+    p_slow_after_create: float = 0.0
+    p_flaky_get: float = 0.0
+    slow_s: float = 5.0  # real seconds a slow answer is held back
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.speed <= 0:
+            raise ValueError(f"speed must be positive, got {self.speed}")
+        unknown = set(self.outcome_weights) - {status.value for status in FINAL_STATUSES}
+        if unknown:
+            raise ValueError(f"outcome_weights: {sorted(unknown)} are not final statuses")
+
+    def fault_probabilities(self) -> dict[Fault, float]:
+        return {
+            Fault.THROTTLE: self.p_429,
+            Fault.ERROR_BEFORE_CREATE: self.p_5xx_before_create,
+            Fault.LOST_AFTER_CREATE: self.p_lost_after_create,
+            Fault.SLOW_AFTER_CREATE: self.p_slow_after_create,
+            Fault.FLAKY_GET: self.p_flaky_get,
+        }
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """A call the simulator created, whatever the client saw of the answer."""
+
+    call_id: str
+    to_number: str
+    agent_id: str
+    created_s: float  # epoch seconds
+
+
+class AnswerLost(Exception):
+    """Raised mid-answer to make the server drop the connection (the lost-answer fault)."""
+
+
+class Simulator:
+    """The simulated account: its calls, credits, quotas and faults, and the ASGI `app`."""
+
+    def __init__(self, config: SimulatorConfig, clock: Clock) -> None:
+        self.config = config
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._rng = Random(config.seed)
+        self._timeline = Timeline(config.speed, config.queue_s, config.ring_s)
+        self._calls: dict[str, SimCall] = {}  # insertion order = creation order
+        self._balance = config.credits_balance
+        self._balance_updated_s = clock.now()
+        self._requests: Counter[str] = Counter()
+        self._call_quota = FixedWindowQuota(config.call_limit) if config.call_limit else None
+        self._request_quota = (
+            FixedWindowQuota(config.request_limit) if config.request_limit else None
+        )
+        self._faults = FaultInjector(config.fault_probabilities(), self._rng)
+        self.app = Starlette(
+            routes=self._routes(),
+            exception_handlers={HTTPException: _http_exception},
+        )
+
+    # --- what tests and the CLI read and steer ---
+
+    def audit(self) -> list[AuditEntry]:
+        with self._lock:
+            return [
+                AuditEntry(c.call_id, c.to_number, c.agent_id, c.created_s)
+                for c in self._calls.values()
+            ]
+
+    def stats(self) -> dict[str, int]:
+        """Requests received, by endpoint (`"GET /calls/{id}"`), `/_sim/*` excepted."""
+        with self._lock:
+            return dict(self._requests)
+
+    def force(self, fault: Fault, times: int = 1) -> None:
+        """Make the next `times` chances of `fault` strike (deterministic tests)."""
+        with self._lock:
+            self._faults.force(fault, times)
+
+    def status_of(self, call_id: str) -> CallStatus:
+        with self._lock:
+            return self._calls[call_id].status_at(self._clock.now())
+
+    # --- routes ---
+
+    def _routes(self) -> list[Route]:
+        api = "/api/v1"
+        return [
+            Route(f"{api}/calls", self._guard("POST /calls", self._create_call), methods=["POST"]),
+            Route(f"{api}/calls", self._guard("GET /calls", self._list_calls), methods=["GET"]),
+            Route(f"{api}/calls/{{call_id}}", self._guard("GET /calls/{id}", self._get_call)),
+            Route(f"{api}/agents", self._guard("GET /agents", self._list_agents)),
+            Route(f"{api}/agents/{{agent_id}}", self._guard("GET /agents/{id}", self._get_agent)),
+            Route(f"{api}/credits", self._guard("GET /credits", self._get_credits)),
+            Route("/_sim/audit", self._sim_audit),
+            Route("/_sim/stats", self._sim_stats),
+            Route("/_sim/faults", self._sim_force, methods=["POST"]),
+        ]
+
+    def _guard(self, endpoint: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        """What every API request goes through first: counting, auth, request quota, flaky GETs."""
+
+        async def guarded(request: Request) -> Response:
+            with self._lock:
+                self._requests[endpoint] += 1
+            key = _api_key_of(request)
+            if not self._accepts(key):
+                return _error(401, "Invalid or missing API key: send Authorization: Bearer <key>.")
+            with self._lock:
+                verdict = _take(self._request_quota, key, self._clock.now())
+                flaky = request.method == "GET" and self._faults.strikes(Fault.FLAKY_GET)
+                flaky_status = self._rng.choice((500, 503)) if flaky else 0
+            if not verdict.allowed:
+                return _throttled(verdict, "API request limit exceeded.")
+            if flaky:
+                return _error(flaky_status, "Service temporarily unavailable.")
+            return await handler(request, key)
+
+        return guarded
+
+    def _accepts(self, key: str) -> bool:
+        expected = self.config.api_key
+        if not expected:
+            return bool(key)
+        return key == expected.reveal()
+
+    async def _create_call(self, request: Request, key: str) -> Response:
+        with self._lock:
+            verdict = _take(self._call_quota, key, self._clock.now())
+            throttle = self._faults.strikes(Fault.THROTTLE)
+            spurious = self._spurious_throttle(key) if throttle else None
+            server_error = self._faults.strikes(Fault.ERROR_BEFORE_CREATE)
+        if not verdict.allowed:
+            return _throttled(verdict, "Call limit exceeded.")
+        if spurious:
+            return _throttled(spurious, "Call limit exceeded.")
+        if server_error:
+            return _error(500, "Internal server error.")
+        body = await _json_body(request)
+        with self._lock:
+            problem = self._problem_with(body)
+            if problem:
+                return _error(*problem)
+            call = self._new_call(body)
+            lost = self._faults.strikes(Fault.LOST_AFTER_CREATE)
+            slow = self._faults.strikes(Fault.SLOW_AFTER_CREATE)
+        answer = JSONResponse({"success": True, "data": call.created_json()}, status_code=201)
+        if lost:
+            return _BrokenResponse(answer)
+        if slow:
+            await _sleep_unless_disconnected(request, self.config.slow_s)
+        return answer
+
+    async def _get_call(self, request: Request, key: str) -> Response:
+        call_id = request.path_params["call_id"]
+        with self._lock:
+            call = self._calls.get(call_id)
+            data = call.details_json(self._clock.now()) if call else None
+        if data is None:
+            return _error(404, f"Call not found: {call_id}")
+        return _ok(data)
+
+    async def _list_calls(self, request: Request, key: str) -> Response:
+        page = _positive_int(request.query_params.get("page"), default=1)
+        limit = _positive_int(request.query_params.get("limit"), default=DEFAULT_PAGE_SIZE)
+        if page is None or limit is None:
+            return _error(400, "page and limit must be positive integers.")
+        limit = min(limit, MAX_PAGE_SIZE)
+        with self._lock:
+            now = self._clock.now()
+            newest_first = list(reversed(self._calls.values()))
+            chosen = newest_first[(page - 1) * limit : page * limit]
+            data = [call.details_json(now) for call in chosen]
+        pagination = {"page": page, "per_page": limit, "total": len(newest_first)}
+        return JSONResponse({"success": True, "data": data, "pagination": pagination})
+
+    async def _list_agents(self, request: Request, key: str) -> Response:
+        agents = self.config.agents.items()
+        return _ok([_agent_json(agent_id, status) for agent_id, status in agents])
+
+    async def _get_agent(self, request: Request, key: str) -> Response:
+        agent_id = request.path_params["agent_id"]
+        status = self._agent_status(agent_id)
+        if status is None:
+            return _error(404, f"Agent not found: {agent_id}")
+        return _ok(_agent_json(agent_id, status))
+
+    async def _get_credits(self, request: Request, key: str) -> Response:
+        with self._lock:
+            balance, updated_s = self._balance, self._balance_updated_s
+        currency = self.config.currency
+        return _ok({"balance": balance, "currency": currency, "lastUpdated": iso_utc(updated_s)})
+
+    async def _sim_audit(self, request: Request) -> Response:
+        return JSONResponse([asdict(entry) for entry in self.audit()])
+
+    async def _sim_stats(self, request: Request) -> Response:
+        requests = self.stats()
+        return JSONResponse(
+            {"requests": requests, "total": sum(requests.values()), "calls": len(self.audit())}
+        )
+
+    async def _sim_force(self, request: Request) -> Response:
+        """`POST /_sim/faults {"fault": "lost_after_create", "times": 1}`."""
+        body = await _json_body(request)
+        try:
+            fault = Fault(body["fault"])
+            times = int(body.get("times", 1))
+        except (KeyError, TypeError, ValueError):
+            faults = ", ".join(f.value for f in Fault)
+            return _error(400, f'Send {{"fault": one of {faults}, "times": N}}.')
+        self.force(fault, times)
+        return _ok({"fault": fault.value, "times": times})
+
+    # --- state changes (the caller holds the lock) ---
+
+    def _problem_with(self, body: Any) -> tuple[int, str] | None:
+        """Why a POST /calls body cannot make a call, as (HTTP status, message); None if it can."""
+        if not isinstance(body, dict):
+            return 400, "The body must be a JSON object: {agentId, toNumber, variables}."
+        agent_id, to_number = body.get("agentId"), body.get("toNumber")
+        variables = body.get("variables", {})
+        if not isinstance(agent_id, str) or not agent_id:
+            return 400, "agentId is required."
+        if not isinstance(to_number, str) or not E164.match(to_number):
+            return 400, f"toNumber must be an E.164 number like +14155551234, got {to_number!r}."
+        if variables is not None and not isinstance(variables, dict):
+            return 400, "variables must be an object of strings."
+        bad = [name for name, value in (variables or {}).items() if not isinstance(value, str)]
+        if bad:
+            return 400, f"variables must be strings: {', '.join(sorted(bad))}."
+        status = self._agent_status(agent_id)
+        if status is None:
+            return 404, f"Agent not found: {agent_id}"
+        if status != "active":
+            return 400, f"Agent {agent_id} is {status}: activate it to place calls."
+        if self._balance < self.config.credits_per_call:
+            return 402, "Insufficient credits: top up the account to place calls."
+        return None
+
+    def _new_call(self, body: Mapping[str, Any]) -> SimCall:
+        now = self._clock.now()
+        to_number: str = body["toNumber"]
+        final_status = self._fate(to_number)
+        talk_s = self._rng.uniform(*self.config.talk_s)
+        call = SimCall(
+            call_id=f"call_{self._rng.getrandbits(64):016x}",
+            to_number=to_number,
+            agent_id=body["agentId"],
+            variables=dict(body.get("variables") or {}),
+            created_s=now,
+            final_status=final_status,
+            talk_s=talk_s if final_status is CallStatus.COMPLETED else 0.0,
+            timeline=self._timeline,
+        )
+        self._calls[call.call_id] = call
+        self._balance -= self.config.credits_per_call
+        self._balance_updated_s = now
+        return call
+
+    def _fate(self, to_number: str) -> CallStatus:
+        rule = self.config.outcome_by_number
+        forced = rule(to_number) if callable(rule) else (rule or {}).get(to_number)
+        if forced:
+            return CallStatus(forced)
+        statuses = list(self.config.outcome_weights)
+        weights = list(self.config.outcome_weights.values())
+        return CallStatus(self._rng.choices(statuses, weights)[0])
+
+    def _agent_status(self, agent_id: str) -> str | None:
+        status = self.config.agents.get(agent_id)
+        if status is None and self.config.accept_any_agent:
+            return "active"
+        return status
+
+    def _spurious_throttle(self, key: str) -> QuotaVerdict:
+        """A 429 that looks like the call quota's own, headers and all."""
+        quota = self._call_quota or FixedWindowQuota(DOCUMENTED_CALL_LIMIT)
+        verdict = quota.peek(key, self._clock.now())
+        return QuotaVerdict(False, verdict.limit, 0, verdict.reset_s)
+
+
+def create_simulator(
+    config: SimulatorConfig | None = None, clock: Clock | None = None
+) -> Simulator:
+    return Simulator(config or SimulatorConfig(), clock or SystemClock())
+
+
+def serve(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8099) -> None:
+    """Serve a simulator until interrupted (what `dialer simulate` runs)."""
+    quiet_lost_answers()
+    simulator = create_simulator(config)
+    uvicorn.run(simulator.app, host=host, port=port, http="h11", log_level="warning")
+
+
+def quiet_lost_answers() -> None:
+    """Keep uvicorn from logging a traceback for each injected lost answer."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _DropLostAnswers) for f in logger.filters):
+        logger.addFilter(_DropLostAnswers())
+
+
+class _DropLostAnswers(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], AnswerLost))
+
+
+class _BrokenResponse(Response):
+    """Sends the headers and half of the body of `answer`, then breaks the connection: the
+    client sees the call's answer cut off (httpx: RemoteProtocolError) although it was made."""
+
+    def __init__(self, answer: Response) -> None:
+        super().__init__(answer.body, answer.status_code, media_type=answer.media_type)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        half = bytes(self.body[: len(self.body) // 2])
+        await send({"type": "http.response.body", "body": half, "more_body": True})
+        raise AnswerLost("injected fault: connection dropped mid-answer")
+
+
+# --- small helpers ---
+
+
+def _take(quota: FixedWindowQuota | None, key: str, now: float) -> QuotaVerdict:
+    if quota is None:
+        return QuotaVerdict(True, 0, 0, now)
+    return quota.take(key, now)
+
+
+def _api_key_of(request: Request) -> str:
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("x-api-key", "").strip()
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body() or b"null")
+    except ValueError:
+        return None
+
+
+async def _sleep_unless_disconnected(request: Request, seconds: float) -> None:
+    """Hold the answer back, but stop waiting once the client has given up (fast shutdowns)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (remaining := deadline - loop.time()) > 0:
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(min(0.05, remaining))
+
+
+def _positive_int(text: str | None, *, default: int) -> int | None:
+    if text is None:
+        return default
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _agent_json(agent_id: str, status: str) -> dict[str, str]:
+    name = agent_id.removeprefix("agent_").replace("_", " ").title()
+    return {"agentId": agent_id, "name": f"{name} agent", "status": status}
+
+
+def _ok(data: Any) -> JSONResponse:
+    return JSONResponse({"success": True, "data": data})
+
+
+def _error(status_code: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    return JSONResponse({"success": False, "error": message}, status_code, headers=headers)
+
+
+def _throttled(verdict: QuotaVerdict, message: str) -> Response:
+    return _error(429, f"{message} Try again after the reset time.", verdict.headers())
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _error(exc.status_code, exc.detail)

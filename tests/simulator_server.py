@@ -1,0 +1,11 @@
+"""The Voxpria simulator over real HTTP, for integration tests (see `dialer.simulator_server`).
+
+    with running_simulator(p_lost_after_create=1.0) as sim:
+        client = VoxpriaClient(sim.base_url, Secret(sim.api_key or "any"))
+
+The implementation lives in `dialer/` because `dialer run --simulate` serves it too.
+"""
+
+from dialer.simulator_server import SimulatorHandle, running_simulator
+
+__all__ = ["SimulatorHandle", "running_simulator"]
