@@ -56,6 +56,7 @@ IN_FLIGHT = (RowStatus.DIALING, RowStatus.ACTIVE)
 
 class CampaignState(StrEnum):
     RUNNING = "running"
+    STOPPING = "stopping"  # no new calls; live ones followed to their end (cluster Ctrl-C)
     STOPPED = "stopped"  # cancelled by the user: resumable
     FINISHED = "finished"
     FAILED = "failed"  # stopped by an error that stops everything (a refused API key)

@@ -1,0 +1,260 @@
+"""The dialing engine: plain functions of one campaign over a store, a limiter and an API client.
+
+The embedded runner and the Celery tasks both drive it through `step()`; neither holds any state
+the store does not, so any process can pick up where another stopped.
+
+The dial path, each step durable before the next (DESIGN.md):
+  claim a due row (lease) -> calling window open? -> account and agent limits (one atomic
+  acquire) -> begin_dial: the intent written (pending -> dialing) -> POST /calls -> by outcome:
+  created: active with callId | rejected: final | not sent / 429: pending again (no call exists)
+  | ambiguous: stays dialing and is reconciled through the call list, never POSTed again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from campaigns.policy import DialPolicy
+from campaigns.store import DueCall, Row, RowStatus, RowStore
+from dialer.call import Ambiguous, Call, Created, NotSent, Rejected, Throttled
+from dialer.client import VoxpriaClient
+from dialer.clock import Clock
+from dialer.errors import AuthError
+from dialer.limiter import Limiter
+
+log = logging.getLogger("dialer.engine")
+
+# Clocks differ between this machine and the API: a call created this much before the intent
+# was written may still be ours.
+CLOCK_SKEW_S = 10.0
+NOT_FOUND = (
+    "the API's answer to this call was lost and no matching call appeared in the call list: "
+    "a call may or may not have been placed, so it is not dialled again"
+)
+
+
+def parse_time(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+@dataclass
+class EngineStats:
+    """What this process did, for progress displays and benchmarks."""
+
+    calls_created: int = 0
+    polls: int = 0
+    created_at: list[float] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(
+        self,
+        campaign_id: str,
+        policy: DialPolicy,
+        store: RowStore,
+        limiter: Limiter,
+        client: VoxpriaClient,
+        clock: Clock,
+        owner: str,
+    ) -> None:
+        self.campaign_id = campaign_id
+        self.policy = policy
+        self.store = store
+        self.limiter = limiter
+        self.client = client
+        self.clock = clock
+        self.owner = owner
+        self.stats = EngineStats()
+        self._held: Row | None = None  # claimed, waiting for a limiter slot
+
+    # --- dialing ---
+    def dial_next(self) -> float:
+        """Dial at most one row. Returns 0 when it may be called again at once, else the
+        seconds until dialing could go on (limiter, max-active, nothing due)."""
+        now = self.clock.now()
+        if self.store.in_flight(self.campaign_id) >= self.policy.max_active:
+            return self.policy.poll.min_interval_s * self.policy.poll.scale
+        row = self._held or self._claim(now)
+        if row is None:
+            return self._until_next_pending(now)
+        self._held = row
+        if not self.policy.window.is_always_open and not self.policy.window.is_open(row.zones, now):
+            opens = self.policy.window.next_open(row.zones, now)
+            self._release(row, opens if opens is not None else now + 86400.0)
+            return 0.0
+        wait_s = self.limiter.acquire_call(self.policy.agent_id, self.policy.agent_rate)
+        if wait_s > 0:
+            return wait_s
+        self._held = None
+        self._dial(row, self.clock.now())
+        return 0.0
+
+    def _claim(self, now: float) -> Row | None:
+        rows = self.store.claim(self.campaign_id, self.owner, now, self.policy.lease_s, limit=1)
+        return rows[0] if rows else None
+
+    def _release(self, row: Row, not_before: float) -> None:
+        self._held = None
+        self.store.release(self.campaign_id, row.idx, self.owner, not_before)
+
+    def _until_next_pending(self, now: float) -> float:
+        nxt = self.store.next_pending_at(self.campaign_id)
+        return 1.0 if nxt is None else min(max(nxt - now, 0.05), 1.0)
+
+    def release_held(self) -> None:
+        """Give back a claimed row not yet dialled (when stopping)."""
+        if self._held is not None:
+            self._release(self._held, self._held.not_before)
+
+    def _dial(self, row: Row, now: float) -> None:
+        p, cid = self.policy, self.campaign_id
+        dialing = self.store.begin_dial(cid, row.idx, self.owner, now, p.lease_s, p.max_active)
+        if dialing is None:  # lease lost, or max-active reached by another worker
+            self.store.release(cid, row.idx, self.owner, now)
+            return
+        try:
+            outcome = self.client.create_call(p.agent_id, row.to_number, row.variables)
+        except AuthError:
+            # A 401 created nothing: the row goes back untouched and the whole run stops.
+            self.store.dial_not_sent(cid, row.idx, now, "")
+            raise
+        after = self.clock.now()
+        match outcome:
+            case Created(call):
+                self.stats.calls_created += 1
+                self.stats.created_at.append(after)
+                self.store.call_created(cid, row.idx, call, after + p.poll.next_check_s(0))
+            case Rejected(code, message):
+                self.store.finish(
+                    cid, row.idx, RowStatus.REJECTED, error=f"API refused ({code}): {message}"
+                )
+            case NotSent(reason):
+                self.store.dial_not_sent(cid, row.idx, after + p.retry_not_sent_s, reason)
+            case Throttled(retry_at, reason):
+                self.limiter.push_back(retry_at)
+                self.store.dial_not_sent(cid, row.idx, retry_at, reason)
+            case Ambiguous(reason):
+                log.warning("row %d: %s; reconciling through the call list", row.idx, reason)
+                self.reconcile([dialing], give_up=False)
+
+    # --- reconciling rows in doubt ---
+    def sweep(self) -> int:
+        """Reconcile rows left in dialing past their lease (their dialer died, or the answer
+        was lost). Returns how many were taken over."""
+        now = self.clock.now()
+        taken = [
+            r
+            for stale in self.store.expired_dialing(self.campaign_id, now)
+            if (
+                r := self.store.take_over(
+                    self.campaign_id, stale.idx, self.owner, now, self.policy.lease_s
+                )
+            )
+        ]
+        if taken:
+            self.reconcile(taken, give_up=True)
+        return len(taken)
+
+    def reconcile(self, rows: list[Row], *, give_up: bool) -> None:
+        """One pass over the call list (newest first) for every row in doubt. Found: adopt the
+        call. Not found: with `give_up`, the row becomes `unknown`; else it waits for the sweep."""
+        wanted = {r.to_number: r for r in rows}
+        oldest = min(r.intent_at for r in rows) - CLOCK_SKEW_S
+        for call in self.client.list_calls(limit=self.policy.poll.page_size):
+            created = parse_time(call.created_at)
+            if created is not None and created < oldest:
+                break
+            row = wanted.get(call.to_number or "")
+            if row is not None and self._is_attempt_of(call, row, created):
+                self._adopt(row, call)
+                del wanted[row.to_number]
+                if not wanted:
+                    return
+        if give_up:
+            for row in wanted.values():
+                self.store.finish(self.campaign_id, row.idx, RowStatus.UNKNOWN, error=NOT_FOUND)
+
+    def _is_attempt_of(self, call: Call, row: Row, created: float | None) -> bool:
+        if call.call_id == row.call_id:  # the previous attempt's call
+            return False
+        if call.agent_id and call.agent_id != self.policy.agent_id:
+            return False
+        return created is None or created >= row.intent_at - CLOCK_SKEW_S
+
+    def _adopt(self, row: Row, call: Call) -> None:
+        now = self.clock.now()
+        self.stats.calls_created += 1
+        self.store.call_created(self.campaign_id, row.idx, call, now)
+        if call.is_final:
+            self._record_final(row.idx, row.attempts, call)
+
+    # --- following calls to their end ---
+    def poll(self) -> int:
+        """Look at the calls that are due, a list page at a time when more than one call is
+        live (one request refreshes all of them), single GETs otherwise. Returns calls seen."""
+        now = self.clock.now()
+        due = self.store.due_calls(self.campaign_id, now, limit=1000)
+        if not due:
+            return 0
+        active = self.store.active_calls(self.campaign_id)
+        unseen = {d.call_id: d for d in due}
+        if len(active) > 1:
+            unseen = self._poll_pages({a.call_id: a for a in active}, unseen)
+        for d in unseen.values():
+            self.stats.polls += 1
+            self._record(d, self.client.get_call(d.call_id))
+        return len(due)
+
+    def _poll_pages(
+        self, active: dict[str, DueCall], unseen: dict[str, DueCall]
+    ) -> dict[str, DueCall]:
+        oldest = min(d.intent_at for d in unseen.values()) - CLOCK_SKEW_S
+        page_size = self.policy.poll.page_size
+        for n, call in enumerate(self.client.list_calls(limit=page_size)):
+            if n % page_size == 0:
+                self.stats.polls += 1
+            if call.call_id in active:
+                self._record(active.pop(call.call_id), call)
+                unseen.pop(call.call_id, None)
+            created = parse_time(call.created_at)
+            if not unseen or not active or (created is not None and created < oldest):
+                break
+        return unseen
+
+    def _record(self, due: DueCall, call: Call) -> None:
+        if call.is_final:
+            row = self.store.get_row(self.campaign_id, due.idx)
+            self._record_final(due.idx, row.attempts if row else 1, call)
+            return
+        now = self.clock.now()
+        live = call.status.value if call.status else "queued"
+        next_at = now + self.policy.poll.next_check_s(now - due.intent_at)
+        self.store.set_polled(self.campaign_id, due.idx, live, next_at)
+
+    def _record_final(self, idx: int, attempts: int, call: Call) -> None:
+        assert call.status is not None
+        status = RowStatus(call.status.value)
+        redial_at = None
+        if attempts <= self.policy.extra_attempts(status):
+            redial_at = self.clock.now() + self.policy.redial_after_s
+        self.store.finish(self.campaign_id, idx, status, call, redial_at=redial_at)
+
+    # --- the whole picture ---
+    def is_done(self) -> bool:
+        counts = self.store.counts(self.campaign_id)
+        return not any(
+            counts.get(s, 0) for s in (RowStatus.PENDING, RowStatus.DIALING, RowStatus.ACTIVE)
+        )
+
+    def next_poll_in(self) -> float:
+        due = self.store.due_calls(self.campaign_id, float("inf"), limit=1)
+        if not due:
+            return 1.0
+        return max(due[0].next_poll_at - self.clock.now(), 0.0)

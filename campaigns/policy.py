@@ -1,0 +1,114 @@
+"""How one campaign dials and polls: the run's options as values, stored with the campaign so a
+resumed run (or another worker) dials exactly the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from campaigns.store import RowStatus
+from campaigns.windows import CallingWindow
+from dialer.errors import InputError
+from dialer.settings import Rate
+
+REDIAL_STATUSES = (RowStatus.BUSY, RowStatus.NO_ANSWER, RowStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """When to look at a live call again. One list page refreshes every active call on it, so
+    these intervals bound the page requests per minute, not per call. `scale` shrinks every
+    interval for a time-scaled simulator (0.01 for a simulator at speed 100)."""
+
+    min_interval_s: float = 10.0
+    max_interval_s: float = 60.0
+    page_size: int = 100
+    scale: float = 1.0
+
+    def next_check_s(self, age_s: float) -> float:
+        # A call's chance to change grows with its age: check young calls often, old ones less.
+        interval_s = min(max(age_s / 2, self.min_interval_s), self.max_interval_s)
+        return interval_s * self.scale
+
+
+@dataclass(frozen=True)
+class DialPolicy:
+    agent_id: str
+    agent_rate: Rate | None = None
+    max_active: int = 10
+    window: CallingWindow = field(default_factory=lambda: CallingWindow.parse("08:00-21:00"))
+    redial: Mapping[str, int] = field(default_factory=dict)  # final status -> extra attempts
+    redial_after_s: float = 1800.0
+    lease_s: float = 30.0  # longer than a POST can take (timeouts), short enough to recover fast
+    retry_not_sent_s: float = 5.0
+    poll: PollPolicy = field(default_factory=PollPolicy)
+
+    def extra_attempts(self, status: RowStatus) -> int:
+        return int(self.redial.get(status.value, 0))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agent_id": self.agent_id,
+            "agent_rate": str(self.agent_rate) if self.agent_rate else None,
+            "max_active": self.max_active,
+            "window": self.window.text,  # parsed back by CallingWindow.parse
+            "redial": dict(self.redial),
+            "redial_after_s": self.redial_after_s,
+            "lease_s": self.lease_s,
+            "retry_not_sent_s": self.retry_not_sent_s,
+            "poll": {
+                "min_interval_s": self.poll.min_interval_s,
+                "max_interval_s": self.poll.max_interval_s,
+                "page_size": self.poll.page_size,
+                "scale": self.poll.scale,
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DialPolicy:
+        rate = data.get("agent_rate")
+        return cls(
+            agent_id=str(data["agent_id"]),
+            agent_rate=Rate.parse(rate, name="--rate") if rate else None,
+            max_active=int(data["max_active"]),
+            window=CallingWindow.parse(str(data["window"])),
+            redial={str(k): int(v) for k, v in dict(data.get("redial", {})).items()},
+            redial_after_s=float(data["redial_after_s"]),
+            lease_s=float(data["lease_s"]),
+            retry_not_sent_s=float(data["retry_not_sent_s"]),
+            poll=PollPolicy(**dict(data["poll"])),
+        )
+
+
+def parse_redial(text: str | None) -> dict[str, int]:
+    """`busy=2,no_answer=1` -> {"busy": 2, "no_answer": 1}."""
+    if not text:
+        return {}
+    allowed = {s.value for s in REDIAL_STATUSES}
+    result: dict[str, int] = {}
+    for part in text.split(","):
+        name, _, count = part.strip().partition("=")
+        name = name.strip().lower().replace("-", "_")
+        if name not in allowed or not count.strip().isdigit():
+            raise InputError(
+                f"--redial {text!r}: write it as busy=N,no_answer=N,failed=N "
+                f"(statuses: {', '.join(sorted(allowed))}; N a whole number)."
+            )
+        result[name] = int(count)
+    return result
+
+
+def parse_duration_s(text: str, *, name: str) -> float:
+    """`90s`, `30m`, `2h`, `1d` (or a bare number of seconds)."""
+    units = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+    t = text.strip().lower()
+    number = t.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = t[len(number) :] or "s"
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if unit not in units or value < 0:
+        raise InputError(f"{name} {text!r} is not a duration: write it like 90s, 30m or 2h.")
+    return value * units[unit]

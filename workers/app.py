@@ -1,0 +1,43 @@
+"""The Celery app of the cluster mode, built from the settings (no module-level app)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery
+
+from dialer.settings import Settings
+from workers.context import WorkerContext
+from workers.tasks import register_tasks
+
+# A task runs for one short shift (seconds); an unacked one is redelivered after this, which
+# recovers the shifts of a worker that was killed. Redelivery is harmless: the row store, not
+# the broker, decides who dials.
+VISIBILITY_TIMEOUT_S = 60
+
+
+def make_app(settings: Settings) -> Celery:
+    if settings.redis_url is None:
+        raise ValueError("the cluster mode needs REDIS_URL")
+    app = Celery("dialer", broker=settings.redis_url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+    )
+    register_tasks(app, WorkerContext(settings))
+    return app
+
+
+def run_worker(settings: Settings, *, concurrency: int | None, loglevel: str) -> None:
+    app = make_app(settings)
+    argv: list[Any] = ["worker", f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
+    argv.append(f"--concurrency={concurrency or os.cpu_count() or 2}")
+    app.worker_main(argv)

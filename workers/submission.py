@@ -1,0 +1,55 @@
+"""Handing a campaign to the cluster: how many workers listen, and the first shift per slot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from celery import Celery
+
+from dialer.lease import Leases
+from dialer.redis_keys import RedisKeys
+from dialer.services import Services
+from workers.app import make_app
+from workers.tasks import DRIVE_TASK, start_slots
+
+PING_TIMEOUT_S = 2.0
+DEFAULT_SLOTS = 2
+
+
+@dataclass(frozen=True)
+class Submitted:
+    worker_processes: int  # 0: nobody is consuming the queue right now
+    slots: int
+
+
+def worker_processes(app: Celery, timeout_s: float = PING_TIMEOUT_S) -> int:
+    """Processes of every worker that answers within `timeout_s` (0 when none does)."""
+    stats = app.control.inspect(timeout=timeout_s).stats() or {}
+    total = 0
+    for worker in stats.values():
+        pool = worker.get("pool", {}) if isinstance(worker, dict) else {}
+        total += int(pool.get("max-concurrency", 1) or 1)
+    return total
+
+
+def submit_campaign(
+    services: Services, campaign_id: str, keys: RedisKeys | None = None
+) -> Submitted:
+    assert services.redis is not None, "submit_campaign is for the cluster mode"
+    app = make_app(services.settings)
+    processes = worker_processes(app)
+    slots = max(processes, DEFAULT_SLOTS)
+    meta = services.store.get_campaign(campaign_id)
+    settings = dict(meta.settings) if meta else {}
+    settings["slots"] = slots
+    services.store.update_campaign(campaign_id, settings=settings)
+
+    def enqueue(cid: str, slot: int, task_id: str) -> None:
+        app.send_task(DRIVE_TASK, args=[cid, slot], task_id=task_id)
+
+    start_slots(Leases(services.redis), keys or RedisKeys(), campaign_id, slots, enqueue)
+    return Submitted(processes, slots)
+
+
+def workers_listening(services: Services) -> bool:
+    return worker_processes(make_app(services.settings)) > 0

@@ -1,0 +1,87 @@
+"""Thin Celery tasks: they carry a campaign id and a slot number, nothing else.
+
+A campaign is worked by N slots; each slot is a chain of short shifts (`dialer.drive`), each
+handing its slot lease to the next before enqueueing it. A slot whose worker died loses its
+lease, and the campaign's dispatcher enqueues a new shift for it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery
+
+from campaigns.campaign import load_policy
+from campaigns.engine import Engine
+from campaigns.shift import Shift, ShiftPlan
+from campaigns.store import CampaignState
+from dialer.lease import Leases
+from dialer.redis_keys import RedisKeys
+from workers.context import WorkerContext
+
+DRIVE_TASK = "dialer.drive"
+HANDOFF_MS = 60_000  # how long a queued shift may wait for a worker before its slot is freed
+LIVE_STATES = (CampaignState.RUNNING, CampaignState.STOPPING)
+
+Enqueue = Callable[[str, int, str], None]
+
+
+def slot_key(keys: RedisKeys, campaign_id: str, slot: int) -> str:
+    return keys.lock(campaign_id, f"slot{slot}")
+
+
+def start_slots(
+    leases: Leases, keys: RedisKeys, campaign_id: str, slots: int, enqueue: Enqueue
+) -> int:
+    """Enqueue a shift for every slot that has none; returns how many were started."""
+    started = 0
+    for slot in range(slots):
+        task_id = uuid.uuid4().hex
+        if leases.hold(slot_key(keys, campaign_id, slot), task_id, HANDOFF_MS):
+            enqueue(campaign_id, slot, task_id)
+            started += 1
+    return started
+
+
+def drive(ctx: WorkerContext, campaign_id: str, slot: int, task_id: str, enqueue: Enqueue) -> None:
+    store = ctx.services.store
+    meta = store.get_campaign(campaign_id)
+    if meta is None or meta.state not in LIVE_STATES:
+        return
+    slots = int(str(meta.settings.get("slots", 1)))
+    engine = Engine(
+        campaign_id,
+        load_policy(meta),
+        store,
+        ctx.services.limiter,
+        ctx.client,
+        ctx.clock,
+        owner=f"{ctx.identity()}:{task_id}",
+    )
+    key = slot_key(ctx.keys, campaign_id, slot)
+    plan = ShiftPlan(
+        slot_key=key,
+        dispatcher_key=ctx.keys.lock(campaign_id, "dispatcher"),
+        token=task_id,
+        dispatcher_token=f"slot{slot}",
+    )
+
+    def supervise() -> None:
+        start_slots(ctx.leases, ctx.keys, campaign_id, slots, enqueue)
+
+    state = Shift(engine, ctx.leases, ctx.clock, plan, supervise=supervise).work()
+    if state in LIVE_STATES:
+        next_id = uuid.uuid4().hex
+        if ctx.leases.hand_over(key, task_id, next_id, HANDOFF_MS):
+            enqueue(campaign_id, slot, next_id)
+
+
+def register_tasks(app: Celery, ctx: WorkerContext) -> None:
+    def enqueue(campaign_id: str, slot: int, task_id: str) -> None:
+        app.send_task(DRIVE_TASK, args=[campaign_id, slot], task_id=task_id)
+
+    @app.task(name=DRIVE_TASK, bind=True)  # type: ignore[untyped-decorator]
+    def drive_task(self: Any, campaign_id: str, slot: int) -> None:
+        drive(ctx, campaign_id, slot, str(self.request.id), enqueue)
