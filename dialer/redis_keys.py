@@ -6,8 +6,8 @@ the store is the source of truth for reports.
 
 | key | type | holds |
 | --- | --- | --- |
-| `{p}:lim:{account}:calls` | string | GCRA theoretical arrival time (ms) of the account call limit |
-| `{p}:lim:{account}:requests` | string | the same for the account request limit |
+| `{p}:lim:{account}:calls` | string | GCRA theoretical arrival time (us), account call limit |
+| `{p}:lim:{account}:requests` | string | the same, account request limit |
 | `{p}:lim:{account}:agent:{agent}` | string | the same for one agent's `--rate` |
 | `{p}:campaigns` | zset | campaign id -> created time (ms) |
 | `{p}:c:{cid}` | hash | the campaign's meta |

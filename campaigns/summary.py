@@ -1,0 +1,72 @@
+"""The numbers a report ends with: rows by status, answer rate, talk time.
+
+Kept apart from the file formats so the CLI's end-of-run table and the XLSX `Summary` sheet
+count the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The contract's report statuses, in the contract's order: a summary lists every one of them,
+# zero included, so two reports line up. Mid-run statuses (pending, dialing, ringing...) follow.
+REPORT_STATUSES: tuple[str, ...] = (
+    "completed",
+    "failed",
+    "no_answer",
+    "busy",
+    "invalid",
+    "duplicate",
+    "suppressed",
+    "rejected",
+    "unknown",
+    "not_called",
+    "ready",
+)
+
+# The API's final statuses: the calls that reached an end the API reported.
+API_FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "no_answer", "busy"})
+
+
+@dataclass
+class SummaryCounter:
+    """Accumulates a report's numbers one row at a time (cheap: called once per row)."""
+
+    by_status: dict[str, int] = field(default_factory=dict)
+    talk_time_s: float = 0.0
+    timed_calls: int = 0  # completed calls whose duration could be read
+
+    def add(self, status: str, duration: str) -> None:
+        self.by_status[status] = self.by_status.get(status, 0) + 1
+        if status == "completed" and duration:
+            try:
+                seconds = float(duration)
+            except ValueError:
+                return  # the API sent something that is not a number: leave it out of the sums
+            self.talk_time_s += seconds
+            self.timed_calls += 1
+
+    def counts(self) -> dict[str, int]:
+        """Every contract status (zero included) in contract order, then any other seen."""
+        ordered = {status: self.by_status.get(status, 0) for status in REPORT_STATUSES}
+        for status, count in self.by_status.items():
+            ordered.setdefault(status, count)
+        return ordered
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.by_status.values())
+
+    @property
+    def answer_rate(self) -> float | None:
+        """completed / calls that reached a final API status; None when no call did."""
+        reached = sum(self.by_status.get(status, 0) for status in API_FINAL_STATUSES)
+        if reached == 0:
+            return None
+        return self.by_status.get("completed", 0) / reached
+
+    @property
+    def average_talk_time_s(self) -> float | None:
+        if self.timed_calls == 0:
+            return None
+        return self.talk_time_s / self.timed_calls
