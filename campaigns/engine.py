@@ -254,7 +254,5 @@ class Engine:
         )
 
     def next_poll_in(self) -> float:
-        due = self.store.due_calls(self.campaign_id, float("inf"), limit=1)
-        if not due:
-            return 1.0
-        return max(due[0].next_poll_at - self.clock.now(), 0.0)
+        next_at = self.store.next_poll_at(self.campaign_id)
+        return 1.0 if next_at is None else max(next_at - self.clock.now(), 0.0)

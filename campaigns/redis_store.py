@@ -311,6 +311,10 @@ class RedisStore:
         scores = [f[0][1] for f in firsts if f]
         return min(scores) / 1000 if scores else None
 
+    def next_poll_at(self, campaign_id: str) -> float | None:
+        first = self._r.zrange(self._k.active(campaign_id), 0, 0, withscores=True)
+        return first[0][1] / 1000 if first else None
+
     def in_flight(self, campaign_id: str) -> int:
         return int(self._r.zcard(self._k.dialing(campaign_id))) + int(
             self._r.zcard(self._k.active(campaign_id))
@@ -378,7 +382,7 @@ class RedisStore:
             *call_fields(call),
         )
 
-    def _due(self, campaign_id: str, max_ms: float, limit: int | None) -> list[DueCall]:
+    def _due(self, campaign_id: str, max_ms: int | str, limit: int | None) -> list[DueCall]:
         key = self._k.active(campaign_id)
         if limit is None:
             pairs = self._r.zrangebyscore(key, "-inf", max_ms, withscores=True)
@@ -396,7 +400,7 @@ class RedisStore:
         return self._due(campaign_id, _ms(now), limit)
 
     def active_calls(self, campaign_id: str) -> list[DueCall]:
-        return self._due(campaign_id, float("inf"), None)
+        return self._due(campaign_id, "+inf", None)
 
     def set_polled(self, campaign_id: str, idx: int, live_status: str, next_poll_at: float) -> bool:
         return self._run(

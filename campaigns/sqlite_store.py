@@ -232,6 +232,14 @@ class SqliteStore:
             ).fetchone()
         return None if rec[0] is None else float(rec[0])
 
+    def next_poll_at(self, campaign_id: str) -> float | None:
+        with self._lock:
+            rec = self._db.execute(
+                "SELECT MIN(next_poll_at) FROM rows WHERE cid=? AND status=?",
+                (campaign_id, RowStatus.ACTIVE.value),
+            ).fetchone()
+        return None if rec[0] is None else float(rec[0])
+
     def in_flight(self, campaign_id: str) -> int:
         with self._lock:
             return self._count_in_flight(self._db, campaign_id)

@@ -221,3 +221,6 @@ class RowStore(Protocol):
 
     def in_flight(self, campaign_id: str) -> int:
         """Rows dialing or active."""
+
+    def next_poll_at(self, campaign_id: str) -> float | None:
+        """The earliest next-poll time among active rows, or None when none is active."""

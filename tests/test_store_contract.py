@@ -139,6 +139,7 @@ def test_created_then_polled_then_final(campaign: RowStore) -> None:
     assert campaign.call_created(CID, idx, call, NOW + 10)
     assert not campaign.call_created(CID, idx, call, NOW + 10)
     assert campaign.due_calls(CID, NOW + 5, 10) == []
+    assert campaign.next_poll_at(CID) == pytest.approx(NOW + 10, abs=0.01)
     (due,) = campaign.due_calls(CID, NOW + 10, 10)
     assert (due.idx, due.call_id, due.to_number) == (idx, "call_1", "+14155550000")
     assert campaign.set_polled(CID, idx, "ringing", NOW + 20)
@@ -165,7 +166,7 @@ def test_created_then_polled_then_final(campaign: RowStore) -> None:
         1,
     )
     assert row.completed_at == "2025-02-09T12:02:07Z"
-    assert campaign.in_flight(CID) == 0
+    assert campaign.in_flight(CID) == 0 and campaign.next_poll_at(CID) is None
     assert campaign.counts(CID)[RowStatus.COMPLETED] == 1
 
 
