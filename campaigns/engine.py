@@ -21,7 +21,7 @@ from campaigns.store import DueCall, Row, RowStatus, RowStore
 from dialer.call import Ambiguous, Call, Created, NotSent, Rejected, Throttled
 from dialer.client import VoxpriaClient
 from dialer.clock import Clock
-from dialer.errors import AuthError
+from dialer.errors import ApiUnavailable, AuthError
 from dialer.limiter import Limiter
 
 log = logging.getLogger("dialer.engine")
@@ -211,6 +211,15 @@ class Engine:
             self.stats.polls += 1
             self._record(d, self.client.get_call(d.call_id))
         return len(due)
+
+    def poll_safely(self) -> None:
+        """`poll`, but an API that keeps failing only delays the next look (it is logged)."""
+        try:
+            self.poll()
+        except ApiUnavailable as exc:
+            log.warning("polling failed, will try again: %s", exc)
+            for d in self.store.due_calls(self.campaign_id, self.clock.now(), limit=1000):
+                self.store.set_polled(self.campaign_id, d.idx, "", self.clock.now() + 5.0)
 
     def _poll_pages(
         self, active: dict[str, DueCall], unseen: dict[str, DueCall]

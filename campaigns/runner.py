@@ -72,7 +72,7 @@ class Runner:
                 engine.sweep()
                 next_sweep = now + self.sweep_every_s
             if engine.next_poll_in() <= 0:
-                engine.poll()
+                engine.poll_safely()
             if now >= next_progress:
                 self._report_progress()
                 next_progress = now + PROGRESS_EVERY_S

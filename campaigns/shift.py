@@ -27,7 +27,8 @@ class ShiftPlan:
     token: str  # this shift's identity in the slot lease
     dispatcher_token: str  # stable per slot, so the slot's next shift keeps the role
     length_s: float = 5.0
-    lease_ms: int = 15_000
+    lease_ms: int = 60_000  # a shift may block this long on the account's limits
+    dispatcher_lease_ms: int = 15_000
     sweep_every_s: float = 5.0
     state_every_s: float = 0.5
 
@@ -70,13 +71,13 @@ class Shift:
             if state not in (CampaignState.RUNNING, CampaignState.STOPPING):
                 return state
             wait_s = p.state_every_s
-            if self.leases.hold(p.dispatcher_key, p.dispatcher_token, p.lease_ms):
+            if self.leases.hold(p.dispatcher_key, p.dispatcher_token, p.dispatcher_lease_ms):
                 if now >= next_sweep:
                     e.sweep()
                     self.supervise()
                     next_sweep = now + p.sweep_every_s
                 if e.next_poll_in() <= 0:
-                    e.poll()
+                    e.poll_safely()
                 state = self._maybe_end(state)
                 wait_s = min(wait_s, e.next_poll_in())
             if state is CampaignState.RUNNING:

@@ -13,7 +13,7 @@ import redis
 from campaigns.redis_store import RedisStore
 from campaigns.sqlite_store import SqliteStore
 from campaigns.store import RowStore
-from dialer.client import VoxpriaClient
+from dialer.client import Timeouts, VoxpriaClient
 from dialer.clock import Clock
 from dialer.errors import StoreError
 from dialer.limiter import Limiter, LocalLimiter, RedisLimiter
@@ -61,6 +61,7 @@ class Services:
             self.settings.api_key,
             clock=clock,
             before_request=before_request,
+            timeouts=Timeouts(read_s=self.settings.http_read_timeout_s),
         )
 
     def close(self) -> None:

@@ -75,6 +75,19 @@ class Secret:
         return hash(self._value)
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise SettingsError(f"{name}={text!r} is not a number of seconds: write it like 10 or 0.5.")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     api_key: Secret = field(default_factory=lambda: Secret(""))
@@ -84,6 +97,10 @@ class Settings:
     redis_url: str | None = None
     home: Path = Path(".dialer")
     webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    # How often live calls are looked at (seconds); lower them only for a fast simulator.
+    poll_min_s: float = 10.0
+    poll_max_s: float = 60.0
+    http_read_timeout_s: float = 15.0  # how long an API answer may take before it is given up
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -108,6 +125,9 @@ class Settings:
             redis_url=env.get("REDIS_URL", "").strip() or None,
             home=Path(env.get("DIALER_HOME", "").strip() or ".dialer"),
             webhook_secret=Secret(env.get("VOXPRIA_WEBHOOK_SECRET", "").strip()),
+            poll_min_s=_seconds(env, "DIALER_POLL_MIN_S", cls.poll_min_s),
+            poll_max_s=_seconds(env, "DIALER_POLL_MAX_S", cls.poll_max_s),
+            http_read_timeout_s=_seconds(env, "DIALER_HTTP_TIMEOUT_S", cls.http_read_timeout_s),
         )
 
     def require_api_key(self) -> str:

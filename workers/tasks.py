@@ -7,6 +7,7 @@ lease, and the campaign's dispatcher enqueues a new shift for it.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,8 @@ from campaigns.store import CampaignState
 from dialer.lease import Leases
 from dialer.redis_keys import RedisKeys
 from workers.context import WorkerContext
+
+log = logging.getLogger("dialer.workers")
 
 DRIVE_TASK = "dialer.drive"
 HANDOFF_MS = 60_000  # how long a queued shift may wait for a worker before its slot is freed
@@ -71,11 +74,17 @@ def drive(ctx: WorkerContext, campaign_id: str, slot: int, task_id: str, enqueue
     def supervise() -> None:
         start_slots(ctx.leases, ctx.keys, campaign_id, slots, enqueue)
 
-    state = Shift(engine, ctx.leases, ctx.clock, plan, supervise=supervise).work()
-    if state in LIVE_STATES:
-        next_id = uuid.uuid4().hex
-        if ctx.leases.hand_over(key, task_id, next_id, HANDOFF_MS):
-            enqueue(campaign_id, slot, next_id)
+    state = CampaignState.RUNNING
+    try:
+        state = Shift(engine, ctx.leases, ctx.clock, plan, supervise=supervise).work()
+    except Exception:
+        # The shift failed (Redis or the API away for long): the next one tries again.
+        log.exception("shift of campaign %s, slot %d failed", campaign_id, slot)
+    finally:
+        if state in LIVE_STATES:
+            next_id = uuid.uuid4().hex
+            if ctx.leases.hand_over(key, task_id, next_id, HANDOFF_MS):
+                enqueue(campaign_id, slot, next_id)
 
 
 def register_tasks(app: Celery, ctx: WorkerContext) -> None:

@@ -1,0 +1,99 @@
+"""Real `dialer worker` processes on a real Redis database of their own, for cluster tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+
+from tests.redis_support import redis_or_skip
+
+TEST_DB = 9  # the cluster tests' own Redis database: flushed before and after, nothing else
+REDIS_URL = f"redis://127.0.0.1:6379/{TEST_DB}"
+DIALER = str(Path(sys.executable).with_name("dialer"))
+
+
+def wait_until(condition: Callable[[], bool], deadline_s: float, what: str) -> None:
+    end = time.monotonic() + deadline_s
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {deadline_s:g}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def cluster_env(base_url: str, api_key: str, tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOXPRIA_", "DIALER_"))}
+    env.update(
+        REDIS_URL=REDIS_URL,
+        VOXPRIA_BASE_URL=base_url,
+        VOXPRIA_API_KEY=api_key,
+        VOXPRIA_CALL_LIMIT="50/s",
+        VOXPRIA_REQUEST_LIMIT="500/s",
+        DIALER_POLL_MIN_S="0.1",
+        DIALER_POLL_MAX_S="0.5",
+        DIALER_HOME=str(tmp / "state"),
+    )
+    env.update(extra)
+    return env
+
+
+class Workers:
+    def __init__(self, env: Mapping[str, str], log_dir: Path) -> None:
+        self.env = dict(env)
+        self.log_dir = log_dir
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, n: int) -> None:
+        for _ in range(n):
+            log = open(self.log_dir / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115
+            self.procs.append(
+                subprocess.Popen(
+                    [DIALER, "worker", "--concurrency", "1", "--loglevel", "INFO"],
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: SIGKILL takes the pool too
+                )
+            )
+
+    def kill(self, i: int) -> None:
+        os.killpg(self.procs[i].pid, signal.SIGKILL)
+        self.procs[i].wait(10)
+
+    def stop_all(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(5)
+
+
+@contextmanager
+def own_database() -> Iterator[redis.Redis[str]]:
+    redis_or_skip()
+    client: redis.Redis[str] = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    client.flushdb()
+    try:
+        yield client
+    finally:
+        client.flushdb()
+        client.close()
+
+
+def dialer(
+    args: list[str], env: Mapping[str, str], timeout_s: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [DIALER, *args], env=dict(env), capture_output=True, text=True, timeout=timeout_s
+    )

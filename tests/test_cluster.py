@@ -1,0 +1,150 @@
+"""The cluster mode end to end: real `dialer worker` processes on real Redis, the simulator over
+real HTTP, and the `dialer` command submitting, following and reporting."""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from campaigns.redis_store import RedisStore
+from campaigns.store import CampaignState, RowStatus
+from dialer.redis_keys import RedisKeys
+from dialer.settings import Rate, Secret
+from dialer.simulator_server import SimulatorHandle, running_simulator
+from tests.cluster_support import Workers, cluster_env, dialer, own_database, wait_until
+
+SPEED = 120.0  # a 2-minute call lasts a second
+API_FINAL = {"completed", "failed", "no_answer", "busy"}
+
+
+def write_list(path: Path, n: int) -> list[str]:
+    nums = [f"+1212555{i:04d}" for i in range(n)]
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["name", "phone"])
+        w.writerows([f"Person {i}", n] for i, n in enumerate(nums))
+    return nums
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[tuple[RedisStore, Path]]:
+    with own_database() as client:
+        yield RedisStore(client, RedisKeys()), tmp_path
+
+
+def submit(contacts: Path, env: dict[str, str]) -> str:
+    done = dialer(
+        [
+            "run",
+            str(contacts),
+            "--agent",
+            "agent_demo",
+            "--window",
+            "any",
+            "--max-active",
+            "40",
+            "--detach",
+        ],
+        env,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def read_report(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_killed_worker_loses_nothing_and_phones_nobody_twice(
+    cluster: tuple[RedisStore, Path], api_key: str
+) -> None:
+    store, tmp = cluster
+    with running_simulator(
+        api_key=Secret(api_key), speed=SPEED, call_limit=None, request_limit=None
+    ) as sim:
+        env = cluster_env(sim.base_url, api_key, tmp)
+        nums = write_list(tmp / "list.csv", 300)
+        workers = Workers(env, tmp)
+        workers.start(3)
+        try:
+            cid = submit(tmp / "list.csv", env)
+            wait_until(lambda: len(sim.sim.audit()) >= 60, 60, "60 calls created")
+            workers.kill(0)
+            killed_at = time.monotonic()
+            wait_until(lambda: _ended(store, cid), 120, "the campaign to end")
+            recovery_s = time.monotonic() - killed_at
+        finally:
+            workers.stop_all()
+        print(f"campaign ended {recovery_s:.1f}s after a worker was killed")
+        _check_outcome(sim, store, cid, nums, tmp, env)
+
+
+def test_every_fault_on_still_phones_nobody_twice(
+    cluster: tuple[RedisStore, Path], api_key: str
+) -> None:
+    store, tmp = cluster
+    with running_simulator(
+        api_key=Secret(api_key),
+        speed=SPEED,
+        # short quota windows: a spurious 429 resets within seconds, not at the next minute
+        call_limit=Rate(100, 5),
+        request_limit=None,
+        p_429=0.05,
+        p_5xx_before_create=0.05,
+        p_lost_after_create=0.05,
+        p_slow_after_create=0.05,
+        p_flaky_get=0.05,
+        slow_s=2.0,
+        seed=11,
+    ) as sim:
+        env = cluster_env(
+            sim.base_url, api_key, tmp, DIALER_HTTP_TIMEOUT_S="1", VOXPRIA_CALL_LIMIT="15/s"
+        )
+        nums = write_list(tmp / "list.csv", 200)
+        workers = Workers(env, tmp)
+        workers.start(2)
+        try:
+            cid = submit(tmp / "list.csv", env)
+            wait_until(lambda: _ended(store, cid), 150, "the campaign to end")
+        finally:
+            workers.stop_all()
+        rows = _check_outcome(sim, store, cid, nums, tmp, env)
+        called = Counter(e.to_number for e in sim.sim.audit())
+        unknown = [r for r in rows if r["status"] == "unknown"]
+        # unknown only where the fault made it so: a 5xx before any call was created
+        assert all(called[r["to_number"]] == 0 for r in unknown)
+        print(f"unknown rows: {len(unknown)}")
+
+
+def _ended(store: RedisStore, cid: str) -> bool:
+    meta = store.get_campaign(cid)
+    return meta is not None and meta.state is not CampaignState.RUNNING
+
+
+def _check_outcome(
+    sim: SimulatorHandle,
+    store: RedisStore,
+    cid: str,
+    nums: list[str],
+    tmp: Path,
+    env: dict[str, str],
+) -> list[dict[str, str]]:
+    meta = store.get_campaign(cid)
+    assert meta is not None and meta.state is CampaignState.FINISHED, meta
+    per_number = Counter(e.to_number for e in sim.sim.audit())
+    assert max(per_number.values()) == 1, "someone was phoned twice"
+    out = tmp / "report.csv"
+    done = dialer(["report", cid, "--out", str(out)], env)
+    assert done.returncode == 0, done.stderr
+    rows = read_report(out)
+    assert [r["phone"] for r in rows] == nums
+    assert {r["status"] for r in rows} <= API_FINAL | {"unknown"}
+    counts = store.counts(cid)
+    assert not counts.get(RowStatus.PENDING) and not counts.get(RowStatus.ACTIVE)
+    return rows
