@@ -53,6 +53,23 @@ class EngineStats:
     created_at: list[float] = field(default_factory=list)
 
 
+def record_final(
+    store: RowStore,
+    campaign_id: str,
+    idx: int,
+    attempts: int,
+    call: Call,
+    policy: DialPolicy,
+    now: float,
+) -> bool:
+    """A call's final status onto its row, back to pending when `--redial` allows another
+    attempt. Shared by the poller and the webhook receiver; a repeat changes nothing."""
+    assert call.status is not None and call.status.is_final
+    status = RowStatus(call.status.value)
+    redial_at = now + policy.redial_after_s if attempts <= policy.extra_attempts(status) else None
+    return store.finish(campaign_id, idx, status, call, redial_at=redial_at)
+
+
 class Engine:
     def __init__(
         self,
@@ -248,12 +265,9 @@ class Engine:
         self.store.set_polled(self.campaign_id, due.idx, live, next_at)
 
     def _record_final(self, idx: int, attempts: int, call: Call) -> None:
-        assert call.status is not None
-        status = RowStatus(call.status.value)
-        redial_at = None
-        if attempts <= self.policy.extra_attempts(status):
-            redial_at = self.clock.now() + self.policy.redial_after_s
-        self.store.finish(self.campaign_id, idx, status, call, redial_at=redial_at)
+        record_final(
+            self.store, self.campaign_id, idx, attempts, call, self.policy, self.clock.now()
+        )
 
     # --- the whole picture ---
     def is_done(self) -> bool:

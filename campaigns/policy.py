@@ -25,10 +25,14 @@ class PollPolicy:
     max_interval_s: float = 60.0
     page_size: int = 100
     scale: float = 1.0
+    # With webhooks on, a call is looked at only once it is this old without its final event.
+    webhook_overdue_s: float | None = None
 
     def next_check_s(self, age_s: float) -> float:
         # A call's chance to change grows with its age: check young calls often, old ones less.
         interval_s = min(max(age_s / 2, self.min_interval_s), self.max_interval_s)
+        if self.webhook_overdue_s is not None:
+            interval_s = max(interval_s, self.webhook_overdue_s - age_s)
         return interval_s * self.scale
 
 
@@ -62,6 +66,7 @@ class DialPolicy:
                 "max_interval_s": self.poll.max_interval_s,
                 "page_size": self.poll.page_size,
                 "scale": self.poll.scale,
+                "webhook_overdue_s": self.poll.webhook_overdue_s,
             },
         }
 

@@ -29,11 +29,12 @@ from dialer.errors import StoreError
 from dialer.redis_keys import RedisKeys
 
 _BATCH = 2000
+EVENT_TTL_S = 7 * 86400  # webhook deliveries are retried for minutes; a week is plenty
 
 # KEYS: row, pending, leased, dialing, active, counts. Shared helpers prepended to each script.
 _LUA_COMMON = """
 local row, pending, leased = KEYS[1], KEYS[2], KEYS[3]
-local dialing, active, counts = KEYS[4], KEYS[5], KEYS[6]
+local dialing, active, counts, calls = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local idx = ARGV[1]
 local function move(from, to)
   redis.call('HINCRBY', counts, from, -1)
@@ -68,12 +69,13 @@ move('pending', 'dialing')
 return 1
 """,
     "call_created": """
--- ARGV: idx, call_id, live_status, next_poll_ms, next_poll_s
+-- ARGV: idx, call_id, live_status, next_poll_ms, next_poll_s, "cid:idx"
 if redis.call('HGET', row, 'status') ~= 'dialing' then return 0 end
 redis.call('ZREM', dialing, idx)
 redis.call('ZADD', active, ARGV[4], idx)
 redis.call('HSET', row, 'call_id', ARGV[2], 'live_status', ARGV[3], 'next_poll_at', ARGV[5],
            'lease_owner', '', 'lease_until', 0)
+redis.call('HSET', calls, ARGV[2], ARGV[6])
 move('dialing', 'active')
 return 1
 """,
@@ -208,6 +210,7 @@ class RedisStore:
             k.dialing(cid),
             k.active(cid),
             k.counts(cid),
+            k.calls(),
         ]
 
     def _run(self, name: str, cid: str, idx: int, *args: object) -> bool:
@@ -315,6 +318,16 @@ class RedisStore:
         first = self._r.zrange(self._k.active(campaign_id), 0, 0, withscores=True)
         return first[0][1] / 1000 if first else None
 
+    def find_call(self, call_id: str) -> tuple[str, int] | None:
+        where = self._r.hget(self._k.calls(), call_id)
+        if where is None:
+            return None
+        cid, _, idx = where.rpartition(":")
+        return cid, int(idx)
+
+    def first_event(self, call_id: str, event: str) -> bool:
+        return bool(self._r.set(self._k.event(call_id, event), "1", nx=True, ex=EVENT_TTL_S))
+
     def in_flight(self, campaign_id: str) -> int:
         return int(self._r.zcard(self._k.dialing(campaign_id))) + int(
             self._r.zcard(self._k.active(campaign_id))
@@ -353,7 +366,14 @@ class RedisStore:
     def call_created(self, campaign_id: str, idx: int, call: Call, next_poll_at: float) -> bool:
         live = call.status.value if call.status else "queued"
         return self._run(
-            "call_created", campaign_id, idx, call.call_id, live, _ms(next_poll_at), next_poll_at
+            "call_created",
+            campaign_id,
+            idx,
+            call.call_id,
+            live,
+            _ms(next_poll_at),
+            next_poll_at,
+            f"{campaign_id}:{idx}",
         )
 
     def dial_not_sent(self, campaign_id: str, idx: int, not_before: float, error: str) -> bool:
@@ -416,10 +436,3 @@ class RedisStore:
     ) -> Row | None:
         ok = self._run("take_over", campaign_id, idx, owner, _ms(now), _ms(lease_s), now + lease_s)
         return self.get_row(campaign_id, idx) if ok else None
-
-    def delete_campaign(self, campaign_id: str) -> None:
-        """Remove every key of a campaign (tests and housekeeping)."""
-        k = self._k
-        for key in self._r.scan_iter(match=f"{k.campaign(campaign_id)}*", count=1000):
-            self._r.delete(key)
-        self._r.zrem(k.campaigns(), campaign_id)

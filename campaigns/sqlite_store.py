@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -50,6 +51,10 @@ CREATE TABLE IF NOT EXISTS rows (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS rows_by_due ON rows (cid, status, not_before);
 CREATE INDEX IF NOT EXISTS rows_by_poll ON rows (cid, status, next_poll_at);
+CREATE INDEX IF NOT EXISTS rows_by_call ON rows (call_id) WHERE call_id != '';
+CREATE TABLE IF NOT EXISTS events (
+    call_id TEXT NOT NULL, event TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (call_id, event)
+) WITHOUT ROWID;
 """
 
 _ROW_COLUMNS = (
@@ -239,6 +244,23 @@ class SqliteStore:
                 (campaign_id, RowStatus.ACTIVE.value),
             ).fetchone()
         return None if rec[0] is None else float(rec[0])
+
+    def find_call(self, call_id: str) -> tuple[str, int] | None:
+        with self._lock:
+            rec = self._db.execute(
+                "SELECT cid, idx FROM rows WHERE call_id=? AND call_id != '' LIMIT 1", (call_id,)
+            ).fetchone()
+        return (str(rec[0]), int(rec[1])) if rec else None
+
+    def first_event(self, call_id: str, event: str) -> bool:
+        with self._tx() as db:
+            return (
+                db.execute(
+                    "INSERT OR IGNORE INTO events (call_id, event, at) VALUES (?, ?, ?)",
+                    (call_id, event, time.time()),
+                ).rowcount
+                == 1
+            )
 
     def in_flight(self, campaign_id: str) -> int:
         with self._lock:

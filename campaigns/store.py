@@ -224,3 +224,11 @@ class RowStore(Protocol):
 
     def next_poll_at(self, campaign_id: str) -> float | None:
         """The earliest next-poll time among active rows, or None when none is active."""
+
+    # --- webhooks ---
+    def find_call(self, call_id: str) -> tuple[str, int] | None:
+        """The (campaign, row) a callId belongs to, in any campaign of this store."""
+
+    def first_event(self, call_id: str, event: str) -> bool:
+        """Record that `event` arrived for `call_id`; False if it had arrived before (the
+        retried deliveries the docs promise change nothing)."""

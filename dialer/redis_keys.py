@@ -17,7 +17,9 @@ the store is the source of truth for reports.
 | `{p}:c:{cid}:dialing` | zset | rows in dialing -> lease end (ms) |
 | `{p}:c:{cid}:active` | zset | rows with a live call -> next poll (ms) |
 | `{p}:c:{cid}:counts` | hash | status -> rows |
-| `{p}:c:{cid}:lock:{role}` | string | a lease (dispatcher, poller): owner id, PX = lease length |
+| `{p}:c:{cid}:lock:{role}` | string | a lease (dispatcher, worker slot): holder, PX = lease |
+| `{p}:calls` | hash | callId -> `{cid}:{idx}`, for webhooks to find their row |
+| `{p}:ev:{callId}:{event}` | string | a webhook event seen (dedup); expires after 7 days |
 
 The limiter keys expire (PX) once the TAT is in the past, so idle accounts leave nothing behind.
 `{account}` is a short hash of the base URL and API key: never the key itself.
@@ -78,3 +80,10 @@ class RedisKeys:
 
     def lock(self, cid: str, role: str) -> str:
         return f"{self.prefix}:c:{cid}:lock:{role}"
+
+    # --- webhooks ---
+    def calls(self) -> str:
+        return f"{self.prefix}:calls"
+
+    def event(self, call_id: str, event: str) -> str:
+        return f"{self.prefix}:ev:{call_id}:{event}"

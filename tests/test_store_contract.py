@@ -211,3 +211,13 @@ def test_expired_dialing_is_taken_over_by_one_sweeper(campaign: RowStore) -> Non
     assert first is not None and first.lease_owner == "sweeper-1"
     assert campaign.take_over(CID, idx, "sweeper-2", NOW + 31, 30) is None
     assert campaign.expired_dialing(CID, NOW + 40) == []
+
+
+def test_a_call_is_found_by_its_id_and_events_count_once(campaign: RowStore) -> None:
+    idx = _dial(campaign)
+    assert campaign.find_call("call_9") is None
+    campaign.call_created(CID, idx, Call("call_9", CallStatus.QUEUED), NOW)
+    assert campaign.find_call("call_9") == (CID, idx)
+    assert campaign.first_event("call_9", "call.completed")
+    assert not campaign.first_event("call_9", "call.completed")
+    assert campaign.first_event("call_9", "call.failed")
