@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from campaigns.contacts import ContactList
 from campaigns.policy import DialPolicy
-from campaigns.store import CampaignMeta, CampaignState, RowStore
+from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStore
 from dialer.errors import CampaignNotFound, InputError
 
 
@@ -43,10 +44,12 @@ def open_campaign(
     contacts: ContactList,
     policy: DialPolicy,
     now: float,
+    rows: Iterable[NewRow] | None = None,
 ) -> Opened:
     """Create the campaign with every row of the list, or return the stored one to resume.
     A resumed campaign dials with the options given now (rate, window, ...), but its rows and
-    agent stay those it was created with."""
+    agent stay those it was created with. `rows` replaces the list's own rows (a scheduled run
+    marks the numbers its memory skips)."""
     existing = store.get_campaign(campaign_id)
     if existing is None:
         meta = CampaignMeta(
@@ -58,7 +61,7 @@ def open_campaign(
             created_at=now,
             started_at=now,
         )
-        if store.create_campaign(meta, contacts.rows()):
+        if store.create_campaign(meta, contacts.rows() if rows is None else rows):
             return Opened(meta, resumed=False)
         existing = store.get_campaign(campaign_id)
         if existing is None:  # pragma: no cover - created and deleted in between

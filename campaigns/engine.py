@@ -89,7 +89,6 @@ class Engine:
         self.clock = clock
         self.owner = owner
         self.stats = EngineStats()
-        self._held: Row | None = None  # claimed, waiting for a limiter slot
 
     # --- dialing ---
     def dial_next(self) -> float:
@@ -98,37 +97,29 @@ class Engine:
         now = self.clock.now()
         if self.store.in_flight(self.campaign_id) >= self.policy.max_active:
             return self.policy.poll.min_interval_s * self.policy.poll.scale
-        row = self._held or self._claim(now)
-        if row is None:
+        rows = self.store.claim(self.campaign_id, self.owner, now, self.policy.lease_s, limit=1)
+        if not rows:
             return self._until_next_pending(now)
-        self._held = row
-        if not self.policy.window.is_always_open and not self.policy.window.is_open(row.zones, now):
-            opens = self.policy.window.next_open(row.zones, now)
+        row = rows[0]
+        window = self.policy.window
+        if not window.is_always_open and not window.is_open(row.zones, now):
+            opens = window.next_open(row.zones, now)
             self._release(row, opens if opens is not None else now + 86400.0)
             return 0.0
         wait_s = self.limiter.acquire_call(self.policy.agent_id, self.policy.agent_rate)
         if wait_s > 0:
+            # Not held while waiting: a process killed now leaves no row leased behind it.
+            self._release(row, row.not_before)
             return wait_s
-        self._held = None
         self._dial(row, self.clock.now())
         return 0.0
 
-    def _claim(self, now: float) -> Row | None:
-        rows = self.store.claim(self.campaign_id, self.owner, now, self.policy.lease_s, limit=1)
-        return rows[0] if rows else None
-
     def _release(self, row: Row, not_before: float) -> None:
-        self._held = None
         self.store.release(self.campaign_id, row.idx, self.owner, not_before)
 
     def _until_next_pending(self, now: float) -> float:
         nxt = self.store.next_pending_at(self.campaign_id)
         return 1.0 if nxt is None else min(max(nxt - now, 0.05), 1.0)
-
-    def release_held(self) -> None:
-        """Give back a claimed row not yet dialled (when stopping)."""
-        if self._held is not None:
-            self._release(self._held, self._held.not_before)
 
     def _dial(self, row: Row, now: float) -> None:
         p, cid = self.policy, self.campaign_id

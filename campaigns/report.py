@@ -166,11 +166,18 @@ def report_rows(rows: Iterable[Row], state: CampaignState) -> Iterator[ReportRow
         )
 
 
+_API_FINAL = frozenset({"completed", "failed", "no_answer", "busy"})
+_REDIAL_NOT_MADE = "the run ended before the redial this status allowed"
+_STILL_LIVE = "the call was still live when the run stopped: resume the run to follow it"
+
+
 def _where_it_stands(row: Row, state: str) -> tuple[str, str]:
     """(status, error) for the report; see `report_rows`."""
     if row.status == RowStatus.PENDING:
         if state in _CALLING_STATES:
             return "pending", row.error
+        if row.attempts and row.live_status in _API_FINAL:  # a redial the run never made
+            return row.live_status, row.error or _REDIAL_NOT_MADE
         reason = _NOT_CALLED_BECAUSE.get(state, "the run ended before this row was called")
         return "not_called", row.error or reason
     if row.status == RowStatus.DIALING:
@@ -178,7 +185,9 @@ def _where_it_stands(row: Row, state: str) -> tuple[str, str]:
             return "dialing", row.error
         return "unknown", row.error or _STOPPED_BEFORE_CONFIRMED
     if row.status == RowStatus.ACTIVE:
-        return row.live_status or "queued", row.error
+        if state in _FOLLOWING_STATES:
+            return row.live_status or "queued", row.error
+        return "unknown", row.error or _STILL_LIVE
     return str(row.status), row.error
 
 

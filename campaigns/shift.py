@@ -55,8 +55,6 @@ class Shift:
         except AuthError as exc:
             self._end(CampaignState.FAILED, str(exc))
             return CampaignState.FAILED
-        finally:
-            self.engine.release_held()
 
     def _loop(self) -> CampaignState:
         e, p, clock = self.engine, self.plan, self.clock
@@ -82,8 +80,6 @@ class Shift:
                 wait_s = min(wait_s, e.next_poll_in())
             if state is CampaignState.RUNNING:
                 wait_s = min(wait_s, e.dial_next())
-            else:
-                e.release_held()
             if wait_s > 0:
                 clock.sleep(min(wait_s, max(end_at - clock.now(), 0.0)))
         return state

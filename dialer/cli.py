@@ -7,34 +7,33 @@ nothing leaves as a traceback.
 from __future__ import annotations
 
 import logging
-import signal
+import shlex
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
+from rich.text import Text
 
-from campaigns.campaign import check_campaign_id, derive_campaign_id, open_campaign
-from campaigns.contacts import ListOptions, open_contact_list
-from campaigns.engine import Engine
+from campaigns.campaign import check_campaign_id, derive_campaign_id
+from campaigns.contacts import ContactList, ListOptions, open_contact_list
 from campaigns.plan import build_plan, format_plan
 from campaigns.policy import DialPolicy, PollPolicy, parse_duration_s, parse_redial
-from campaigns.report import ReportInfo, check_report_path, dry_run_rows, report_rows, write_report
-from campaigns.runner import Progress, RunEnd, Runner, StopSignal
-from campaigns.store import CampaignMeta, CampaignState, RowStatus, RowStore
+from campaigns.report import ReportInfo, check_report_path, dry_run_rows, write_report
+from campaigns.store import CampaignState
 from campaigns.windows import CallingWindow
-from dialer.client import VoxpriaClient
 from dialer.clock import SystemClock
-from dialer.errors import ApiError, CampaignNotFound, DialerError, InputError
-from dialer.progress import ProgressView, summary_table
-from dialer.services import Services, open_services
+from dialer.errors import CampaignNotFound, DialerError, InputError
+from dialer.launcher import Ended, Launch, launch, write_campaign_report
 from dialer.settings import Rate, Secret, Settings
+
+if TYPE_CHECKING:  # imported where used: httpx, redis and the engine cost half of a start-up
+    from dialer.services import Services
 
 EXIT_INTERRUPTED = 130
 SIMULATED_SPEED = 60.0  # --simulate: a 2-minute call lasts 2 seconds
@@ -50,7 +49,7 @@ def main() -> None:
         exc.show()
         sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
     except DialerError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        _say(Console(stderr=True), Text.assemble(("error:", "bold red"), f" {exc}"))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         Console(stderr=True).print("Stopped at once. Run the same command again to resume.")
@@ -61,6 +60,12 @@ def main() -> None:
 @click.version_option(package_name="voxpria-dialer")
 def cli() -> None:
     pass
+
+
+def _say(console: Console, message: str | Text) -> None:
+    """Print a message as it is: paths, ids and API text are never read as rich markup (a file
+    named `list [final].csv` stays so), and lines are never hard-wrapped (logs, long paths)."""
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -158,10 +163,35 @@ def run(**opts: Any) -> None:
         _dry_run(console, contacts, policy, settings, report_path)
         return
     with _maybe_simulator(settings, opts["simulate"]) as (settings, poll):
+        if not settings.api_key:
+            _read_every_row(contacts)  # a broken row is said first: it too is exit 2
         settings.require_api_key()
         policy = replace(policy, poll=poll)
         campaign_id = campaign_id or derive_campaign_id(contacts, policy.agent_id)
-        _run_campaign(console, settings, contacts, policy, campaign_id, report_path, opts)
+        job = Launch(
+            settings,
+            contacts,
+            policy,
+            campaign_id,
+            report_path,
+            resume_command=_run_command,
+            quiet=opts["quiet"],
+            detach=opts["detach"],
+            console=console,
+        )
+        end = launch(job)
+    if end is Ended.DETACHED:
+        click.echo(campaign_id)
+    elif end in (Ended.STOPPED, Ended.LEFT):
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _read_every_row(contacts: ContactList) -> None:
+    """Read the whole list: a ragged row or a quote left open raises InputError naming it.
+    (A run reads the rows when it stores the campaign, after the API checks the key and agent;
+    without a key it would never get there and never tell.)"""
+    for _ in contacts.rows():
+        pass
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -169,7 +199,7 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def _dry_run(
-    console: Console, contacts: Any, policy: DialPolicy, settings: Settings, report: Path
+    console: Console, contacts: ContactList, policy: DialPolicy, settings: Settings, report: Path
 ) -> None:
     clock = SystemClock()
     plan = build_plan(
@@ -180,16 +210,16 @@ def _dry_run(
         settings.request_limit.per_s,
         policy.agent_rate.per_s if policy.agent_rate else None,
     )
-    console.print(format_plan(plan), highlight=False)
+    _say(console, format_plan(plan))
     info = ReportInfo("", policy.agent_id, str(contacts.path), "dry run", None, None)
     write_report(report, list(contacts.headers), dry_run_rows(contacts.rows()), info)
-    console.print(f"Nobody was called (dry run). Report: {report}", highlight=False)
+    _say(console, f"Nobody was called (dry run). Report: {report}")
 
 
 @contextmanager
 def _maybe_simulator(settings: Settings, simulate: bool) -> Iterator[tuple[Settings, PollPolicy]]:
     if not simulate:
-        yield settings, PollPolicy()
+        yield settings, PollPolicy(settings.poll_min_s, settings.poll_max_s)
         return
     from dialer.simulator import SimulatorConfig
     from dialer.simulator_server import running_simulator
@@ -208,207 +238,27 @@ def _maybe_simulator(settings: Settings, simulate: bool) -> Iterator[tuple[Setti
         )
 
 
-def _preflight(console: Console, client: VoxpriaClient, agent_id: str, quiet: bool) -> None:
-    agent = client.get_agent(agent_id)
-    if not agent.is_active:
-        raise InputError(
-            f"--agent {agent_id}: the agent is {agent.status}, not active. Activate it in "
-            "Voxpria or choose another agent."
-        )
-    credits = client.get_credits()
-    if not quiet:
-        balance = "unknown" if credits.balance is None else f"{credits.balance:g}"
-        console.print(
-            f"Agent {agent_id} ({agent.name or 'unnamed'}) is active; credit balance "
-            f"{balance} {credits.currency or ''}".rstrip(),
-            highlight=False,
-        )
-    if credits.balance is not None and credits.balance <= 0:
-        console.print("[yellow]warning:[/] the credit balance is 0: calls may be refused.")
+# Options that do not belong in a command that resumes a run.
+_NOT_REPEATED = frozenset({"campaign_id", "dry_run", "detach"})
 
 
-def _run_campaign(
-    console: Console,
-    settings: Settings,
-    contacts: Any,
-    policy: DialPolicy,
-    campaign_id: str,
-    report: Path,
-    opts: dict[str, Any],
-) -> None:
-    clock = SystemClock()
-    services = open_services(settings, clock)
-    try:
-        with services.client(clock) as client:
-            _preflight(console, client, policy.agent_id, opts["quiet"])
-            opened = open_campaign(services.store, campaign_id, contacts, policy, clock.now())
-            meta = opened.meta
-            if meta.state is CampaignState.FINISHED:
-                _already_finished(console, services.store, meta, report, contacts.path)
-                return
-            if not opts["quiet"]:
-                verb = "Resuming" if opened.resumed else "Starting"
-                console.print(f"{verb} campaign {campaign_id}", highlight=False)
-            try:
-                if services.cluster:
-                    end = _run_cluster(console, services, meta, opts)
-                    if end is None:  # --detach
-                        return
-                else:
-                    end = _run_embedded(console, services, client, meta, policy, opts["quiet"])
-            except DialerError:
-                _write(services.store, campaign_id, report)  # every row says where it stands
-                console.print(f"Report: {report}", highlight=False)
-                raise
-        _finish(console, services.store, campaign_id, report, end, opts)
-    finally:
-        services.close()
-
-
-def _callable_rows(store: RowStore, cid: str) -> int:
-    not_callable = (RowStatus.INVALID, RowStatus.DUPLICATE, RowStatus.SUPPRESSED)
-    return sum(n for s, n in store.counts(cid).items() if s not in not_callable)
-
-
-def _run_cluster(
-    console: Console, services: Services, meta: CampaignMeta, opts: dict[str, Any]
-) -> RunEnd | None:
-    from workers.submission import submit_campaign, workers_listening
-
-    store, cid, clock = services.store, meta.campaign_id, SystemClock()
-    submitted = submit_campaign(services, cid)
-    if opts["detach"]:
-        click.echo(cid)
-        return None
-    if submitted.worker_processes == 0:
-        console.print(NO_WORKERS, highlight=False)
-    view = ProgressView(console, _callable_rows(store, cid), quiet=opts["quiet"])
-    stop = StopSignal()
-    next_worker_check = clock.now() + 30
-    try:
-        with _sigint_stops(stop, console, store, cid):
-            while True:
-                current = store.get_campaign(cid)
-                state = current.state if current else CampaignState.FAILED
-                if stop.requested and state is CampaignState.RUNNING:
-                    store.update_campaign(cid, state=CampaignState.STOPPING)
-                if state not in (CampaignState.RUNNING, CampaignState.STOPPING):
-                    break
-                view.update(_cluster_progress(store, cid, clock.now()))
-                if clock.now() >= next_worker_check:
-                    next_worker_check = clock.now() + 30
-                    if not workers_listening(services):
-                        console.print(NO_WORKERS, highlight=False)
-                clock.sleep(1.0)
-    finally:
-        view.close()
-    if state is CampaignState.FAILED:
-        reason = current.reason if current else "the campaign vanished from the store"
-        raise ApiError(f"Campaign {cid} failed: {reason}")
-    return RunEnd.FINISHED if state is CampaignState.FINISHED else RunEnd.STOPPED
-
-
-NO_WORKERS = (
-    "No worker is consuming the queue at REDIS_URL yet: the campaign waits for one. Start "
-    "workers with `dialer worker` (same REDIS_URL and VOXPRIA_API_KEY), e.g. "
-    "`docker compose up -d --scale worker=2`."
-)
-
-
-def _cluster_progress(store: RowStore, cid: str, now: float) -> Progress:
-    counts = store.counts(cid)
-    started = sum(n for s, n in counts.items() if s not in _NOT_STARTED)
-    return Progress(counts, started, store.in_flight(cid), store.next_pending_at(cid), now)
-
-
-_NOT_STARTED = (RowStatus.PENDING, RowStatus.INVALID, RowStatus.DUPLICATE, RowStatus.SUPPRESSED)
-
-
-def _run_embedded(
-    console: Console,
-    services: Services,
-    client: VoxpriaClient,
-    meta: CampaignMeta,
-    policy: DialPolicy,
-    quiet: bool,
-) -> RunEnd:
-    clock = SystemClock()
-    store, cid = services.store, meta.campaign_id
-    engine = Engine(
-        cid, policy, store, services.limiter, client, clock, f"embedded-{uuid.uuid4().hex[:8]}"
-    )
-    view = ProgressView(console, _callable_rows(store, cid), quiet=quiet)
-    stop = StopSignal()
-    try:
-        with _sigint_stops(stop, console, store, cid):
-            end = Runner(engine, clock, on_progress=view.update).run(stop)
-    except DialerError as exc:
-        store.update_campaign(
-            cid, state=CampaignState.FAILED, reason=str(exc), ended_at=clock.now()
-        )
-        raise
-    finally:
-        view.close()
-    state = CampaignState.FINISHED if end is RunEnd.FINISHED else CampaignState.STOPPED
-    store.update_campaign(cid, state=state, ended_at=clock.now())
-    return end
-
-
-@contextmanager
-def _sigint_stops(stop: StopSignal, console: Console, store: RowStore, cid: str) -> Iterator[None]:
-    """Ctrl-C once: no new calls, live ones followed to their end. Twice: leave at once."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.requested:
-            raise KeyboardInterrupt
-        stop.request()
-        console.print(
-            f"\nStopping: no new calls; waiting for {store.in_flight(cid)} live calls to end. "
-            "Press Ctrl-C again to leave at once.",
-            highlight=False,
-        )
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _write(store: RowStore, cid: str, report: Path) -> dict[str, int]:
-    meta = store.get_campaign(cid)
-    if meta is None:
-        raise CampaignNotFound(f"No campaign {cid} in the store.")
-    rows = report_rows(store.iter_rows(cid), meta.state)
-    return write_report(report, meta.headers, rows, ReportInfo.from_meta(meta))
-
-
-def _finish(
-    console: Console, store: RowStore, cid: str, report: Path, end: RunEnd, opts: dict[str, Any]
-) -> None:
-    counts = _write(store, cid, report)
-    if not opts["quiet"]:
-        console.print(summary_table(counts, f"Campaign {cid}"))
-    console.print(f"Report: {report}", highlight=False)
-    if end is RunEnd.STOPPED:
-        console.print(
-            f"Stopped. To resume: dialer run {opts['contacts']} --agent {opts['agent_id']} "
-            f"--campaign {cid}",
-            highlight=False,
-        )
-        sys.exit(EXIT_INTERRUPTED)
-
-
-def _already_finished(
-    console: Console, store: RowStore, meta: CampaignMeta, report: Path, contacts: Path
-) -> None:
-    _write(store, meta.campaign_id, report)
-    console.print(
-        f"Campaign {meta.campaign_id} has already finished: nobody was called. Report written "
-        f"again: {report}\nTo call the list again, give it a new id: dialer run {contacts} "
-        f"--agent {meta.agent_id} --campaign {meta.campaign_id}-2",
-        highlight=False,
-    )
+def _run_command(campaign_id: str) -> str:
+    """The `dialer run` command being run, every option the user gave repeated (a resumed run
+    dials with the options given now) and `--campaign` set: ready to copy into a shell."""
+    ctx = click.get_current_context()
+    words = ["dialer", "run", str(ctx.params["contacts"])]
+    for param in ctx.command.params:
+        name = param.name or ""
+        if not isinstance(param, click.Option) or name in _NOT_REPEATED:
+            continue
+        if ctx.get_parameter_source(name) in (None, ParameterSource.DEFAULT):
+            continue
+        value = ctx.params.get(name)
+        if param.is_flag:
+            words += [param.opts[0]] if value else []
+        elif value is not None:
+            words += [param.opts[0], str(value)]
+    return shlex.join([*words, "--campaign", campaign_id])
 
 
 @cli.command(help="Write the outcome report of CAMPAIGN (from any machine that reaches the store).")
@@ -421,17 +271,20 @@ def _already_finished(
     help="The report's path, .csv or .xlsx.",
 )
 def report(campaign_id: str, out: Path) -> None:
+    from dialer.progress import summary_table
+    from dialer.services import open_services
+
     check_report_path(out)
     settings = Settings.from_env()
     services = open_services(settings, SystemClock())
     try:
         if services.store.get_campaign(campaign_id) is None:
             raise CampaignNotFound(_no_campaign(campaign_id, services))
-        counts = _write(services.store, campaign_id, out)
+        counts = write_campaign_report(services.store, campaign_id, out)
     finally:
         services.close()
     Console().print(summary_table(counts, f"Campaign {campaign_id}"))
-    Console().print(f"Report: {out}", highlight=False)
+    _say(Console(), f"Report: {out}")
 
 
 def _no_campaign(campaign_id: str, services: Services) -> str:
@@ -446,6 +299,8 @@ def _no_campaign(campaign_id: str, services: Services) -> str:
 @click.argument("campaign_id")
 @click.option("--wait", is_flag=True, help="Return only when the campaign has ended.")
 def status(campaign_id: str, wait: bool) -> None:
+    from dialer.services import open_services
+
     settings = Settings.from_env()
     clock = SystemClock()
     services = open_services(settings, clock)
@@ -460,16 +315,16 @@ def status(campaign_id: str, wait: bool) -> None:
             assert meta is not None
             counts = {s.value: n for s, n in store.counts(campaign_id).items()}
             left = sum(counts.get(s, 0) for s in ("pending", "dialing", "active"))
-            console.print(
+            _say(
+                console,
                 f"{campaign_id}: {meta.state.value}, {left} rows left | "
                 + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())),
-                highlight=False,
             )
             if not wait or meta.state is not CampaignState.RUNNING or left == 0:
                 break
             clock.sleep(2.0)
         if meta.reason:
-            console.print(f"reason: {meta.reason}", highlight=False)
+            _say(console, f"reason: {meta.reason}")
     finally:
         services.close()
 

@@ -123,7 +123,7 @@ _CALLABLE_FINAL = frozenset(
 
 
 def summary_table(counts: Mapping[str, int], title: str) -> Table:
-    table = Table(title=title, show_footer=True)
+    table = Table(title=Text(title), show_footer=True)  # Text: an id is never markup
     table.add_column("status", footer="total")
     table.add_column("rows", justify="right", footer=str(sum(counts.values())))
     for status, n in counts.items():

@@ -152,7 +152,7 @@ def store_row(status: RowStatus, **fields: object) -> Row:
         (RowStatus.DIALING, "", CampaignState.STOPPING, "dialing"),
         (RowStatus.ACTIVE, "ringing", CampaignState.RUNNING, "ringing"),
         (RowStatus.ACTIVE, "", CampaignState.RUNNING, "queued"),
-        (RowStatus.ACTIVE, "in_progress", CampaignState.FAILED, "in_progress"),
+        (RowStatus.ACTIVE, "in_progress", CampaignState.FAILED, "unknown"),
         (RowStatus.COMPLETED, "", CampaignState.RUNNING, "completed"),
         (RowStatus.UNKNOWN, "", CampaignState.FINISHED, "unknown"),
         (RowStatus.DUPLICATE, "", CampaignState.FINISHED, "duplicate"),
@@ -163,6 +163,15 @@ def test_report_rows_show_where_each_row_stands(
 ) -> None:
     [row] = report_rows([store_row(status, live_status=live_status)], state)
     assert row.status == expected
+
+
+def test_a_redial_the_run_never_made_shows_the_last_attempt() -> None:
+    row = store_row(RowStatus.PENDING, live_status="busy", attempts=1, call_id="call_1")
+    [stopped] = report_rows([row], CampaignState.STOPPED)
+    assert (stopped.status, stopped.call_id, stopped.attempts) == ("busy", "call_1", 1)
+    assert "redial" in stopped.error
+    [running] = report_rows([row], CampaignState.RUNNING)
+    assert running.status == "pending"
 
 
 def test_report_rows_explain_rows_left_behind() -> None:
