@@ -29,6 +29,7 @@ log = logging.getLogger("dialer.engine")
 # Clocks differ between this machine and the API: a call created this much before the intent
 # was written may still be ours.
 CLOCK_SKEW_S = 10.0
+MAX_POLL_PAGES = 20  # past this, the calls still unseen are looked up one by one
 NOT_FOUND = (
     "the API's answer to this call was lost and no matching call appeared in the call list: "
     "a call may or may not have been placed, so it is not dialled again"
@@ -232,16 +233,20 @@ class Engine:
     def _poll_pages(
         self, active: dict[str, DueCall], unseen: dict[str, DueCall]
     ) -> dict[str, DueCall]:
+        """Read the call list newest first, a whole page at a time: every live call on a
+        page is refreshed (it costs nothing more), until every due call was seen or the pages
+        reach calls older than the oldest due one. Returns the due calls not seen."""
         oldest = min(d.intent_at for d in unseen.values()) - CLOCK_SKEW_S
         page_size = self.policy.poll.page_size
-        for n, call in enumerate(self.client.list_calls(limit=page_size)):
-            if n % page_size == 0:
-                self.stats.polls += 1
-            if call.call_id in active:
-                self._record(active.pop(call.call_id), call)
-                unseen.pop(call.call_id, None)
-            created = parse_time(call.created_at)
-            if not unseen or not active or (created is not None and created < oldest):
+        for page in range(1, MAX_POLL_PAGES + 1):
+            calls = self.client.list_calls_page(page, page_size)
+            self.stats.polls += 1
+            for call in calls:
+                if call.call_id in active:
+                    self._record(active.pop(call.call_id), call)
+                    unseen.pop(call.call_id, None)
+            created = [t for c in calls if (t := parse_time(c.created_at)) is not None]
+            if not unseen or len(calls) < page_size or (created and min(created) < oldest):
                 break
         return unseen
 

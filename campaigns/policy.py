@@ -29,6 +29,8 @@ class PollPolicy:
     webhook_overdue_s: float | None = None
 
     def next_check_s(self, age_s: float) -> float:
+        """Seconds (real) until a call `age_s` (real) old is looked at again."""
+        age_s /= self.scale  # in the simulated time the intervals are written in
         # A call's chance to change grows with its age: check young calls often, old ones less.
         interval_s = min(max(age_s / 2, self.min_interval_s), self.max_interval_s)
         if self.webhook_overdue_s is not None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from dialer.settings import Secret
 
 
 class CallStatus(StrEnum):
@@ -72,6 +74,18 @@ class Agent:
 class Credits:
     balance: float | None
     currency: str | None
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A webhook subscription. `secret` signs its deliveries; the API returns it only when the
+    subscription is created, and it never shows in repr() or messages."""
+
+    webhook_id: str
+    url: str | None
+    events: tuple[str, ...]
+    active: bool | None  # None: the API did not say
+    secret: Secret | None = field(default=None, repr=False)
 
 
 # --- the five ways a POST /calls can end (401 raises AuthError instead) ---

@@ -27,6 +27,7 @@ from campaigns.policy import DialPolicy, PollPolicy, parse_duration_s, parse_red
 from campaigns.report import ReportInfo, check_report_path, dry_run_rows, write_report
 from campaigns.store import CampaignState
 from campaigns.windows import CallingWindow
+from dialer import cli_webhooks
 from dialer.clock import SystemClock
 from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.launcher import Ended, Launch, launch, write_campaign_report
@@ -121,6 +122,12 @@ def _default_report(contacts: Path) -> Path:
     is_flag=True,
     help="Run against the built-in simulator, started in this process (no key needed).",
 )
+@click.option(
+    "--webhooks",
+    is_flag=True,
+    help="Outcomes arrive by webhook (`dialer serve`): poll a call only once it is overdue "
+    "(DIALER_WEBHOOK_OVERDUE_S).",
+)
 @click.option("--quiet", is_flag=True, help="Print only errors and the report's path.")
 @click.option("--verbose", is_flag=True, help="Log every request and decision.")
 def run(**opts: Any) -> None:
@@ -166,6 +173,8 @@ def run(**opts: Any) -> None:
         if not settings.api_key:
             _read_every_row(contacts)  # a broken row is said first: it too is exit 2
         settings.require_api_key()
+        if opts["webhooks"]:
+            poll = replace(poll, webhook_overdue_s=settings.webhook_overdue_s)
         policy = replace(policy, poll=poll)
         campaign_id = campaign_id or derive_campaign_id(contacts, policy.agent_id)
         job = Launch(
@@ -391,3 +400,7 @@ def worker(concurrency: int | None, loglevel: str) -> None:
     if settings.redis_url is None:
         raise InputError("REDIS_URL is not set: a worker serves the cluster mode; set REDIS_URL.")
     run_worker(settings, concurrency=concurrency, loglevel=loglevel)
+
+
+cli.add_command(cli_webhooks.serve)
+cli.add_command(cli_webhooks.webhooks)

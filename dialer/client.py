@@ -33,6 +33,7 @@ from dialer.call import (
     PostOutcome,
     Rejected,
     Throttled,
+    Webhook,
 )
 from dialer.clock import Clock, SystemClock
 from dialer.errors import ApiError, ApiUnavailable, AuthError, NotFoundError
@@ -45,7 +46,10 @@ DEFAULT_THROTTLE_S = 60.0  # a 429 that names no reset time: wait a full minute 
 MESSAGE_MAX_CHARS = 300
 GET_BACKOFF = wait_random_exponential(multiplier=0.5, max=30)  # 0.5 s, 1 s, 2 s... with jitter
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-_LIST_KEYS = ("calls", "items", "results", "data")
+_MAYBE_SUBSCRIBED = (
+    "a webhook may have been created: check `dialer webhooks list` before registering again"
+)
+_LIST_KEYS = ("calls", "webhooks", "items", "results", "data")
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,43 @@ class VoxpriaClient:
         data = self._get_data("/credits")
         data = data if isinstance(data, dict) else {}
         return Credits(_number(data.get("balance")), _text(data.get("currency")))
+
+    # --- webhook subscriptions ---
+
+    def create_webhook(self, url: str, events: list[str]) -> Webhook:
+        """Subscribe `url` to `events`. Sent once, never retried: a repeat whose first answer
+        was lost would subscribe the URL twice (every event delivered twice)."""
+        body = {"url": url, "events": list(events), "active": True}
+        try:
+            response = self._send("POST", "/webhooks", "write", json=body)
+        except _NOT_SENT as exc:
+            raise ApiUnavailable(f"POST /webhooks was not sent ({_describe(exc)}).") from exc
+        except httpx.HTTPError as exc:
+            raise ApiUnavailable(
+                f"POST /webhooks got no answer ({_describe(exc)}): {_MAYBE_SUBSCRIBED}."
+            ) from exc
+        return self._created_webhook(response)
+
+    def _created_webhook(self, response: httpx.Response) -> Webhook:
+        status = response.status_code
+        if status == 401:
+            raise _auth_error()
+        body = _json_or_none(response)
+        refused = isinstance(body, dict) and body.get("success") is False
+        if not 200 <= status < 300 or refused:
+            detail = f"HTTP {status}: {self._api_message(response)}"
+            hint = _MAYBE_SUBSCRIBED if status >= 500 else "check --url and --event"
+            raise ApiError(f"Voxpria refused the webhook ({detail}); {hint}.")
+        webhook = parse_webhook(_envelope_data(body))
+        if webhook is None:
+            raise ApiError(
+                f"POST /webhooks answered HTTP {status} without a webhookId: {_MAYBE_SUBSCRIBED}."
+            )
+        return webhook
+
+    def list_webhooks(self) -> list[Webhook]:
+        items = _items(self._get_data("/webhooks"))
+        return [webhook for webhook in map(parse_webhook, items) if webhook is not None]
 
     def _calls_page(self, page: int, limit: int) -> tuple[list[Call], int, int | None]:
         """One page of calls, the page size the server used, and its total if it said."""
@@ -386,6 +427,32 @@ def parse_agent(data: Any) -> Agent | None:
     if not agent_id:
         return None
     return Agent(agent_id, _text(data.get("name")), _text(data.get("status")))
+
+
+def parse_webhook(data: Any) -> Webhook | None:
+    """A `Webhook` from the API's object (`webhookId` or `id`); None without an id."""
+    if not isinstance(data, dict):
+        return None
+    webhook_id = _text(data.get("webhookId") or data.get("id") or data.get("webhook_id"))
+    if not webhook_id:
+        return None
+    events = data.get("events")
+    if isinstance(events, str):  # "call.completed,call.failed"
+        events = events.split(",")
+    names = (
+        tuple(e.strip() for e in events if isinstance(e, str))
+        if isinstance(events, list | tuple)
+        else ()
+    )
+    active = data.get("active")
+    secret = _text(data.get("secret") or data.get("signingSecret") or data.get("signing_secret"))
+    return Webhook(
+        webhook_id=webhook_id,
+        url=_text(data.get("url")),
+        events=names,
+        active=active if isinstance(active, bool) else None,
+        secret=Secret(secret) if secret else None,
+    )
 
 
 def _json_or_none(response: httpx.Response) -> Any:

@@ -101,6 +101,10 @@ class Settings:
     poll_min_s: float = 10.0
     poll_max_s: float = 60.0
     http_read_timeout_s: float = 15.0  # how long an API answer may take before it is given up
+    # Scheme B signatures carry their signing time: older (or newer) than this is a replay.
+    webhook_tolerance_s: float = 300.0
+    # With webhooks on, a live call is polled only once it is this old without its final event.
+    webhook_overdue_s: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +132,10 @@ class Settings:
             poll_min_s=_seconds(env, "DIALER_POLL_MIN_S", cls.poll_min_s),
             poll_max_s=_seconds(env, "DIALER_POLL_MAX_S", cls.poll_max_s),
             http_read_timeout_s=_seconds(env, "DIALER_HTTP_TIMEOUT_S", cls.http_read_timeout_s),
+            webhook_tolerance_s=_seconds(
+                env, "DIALER_WEBHOOK_TOLERANCE_S", cls.webhook_tolerance_s
+            ),
+            webhook_overdue_s=_seconds(env, "DIALER_WEBHOOK_OVERDUE_S", cls.webhook_overdue_s),
         )
 
     def require_api_key(self) -> str:
@@ -137,3 +145,13 @@ class Settings:
                 "(or use --simulate to try the dialer on the built-in simulator)."
             )
         return self.api_key.reveal()
+
+    def require_webhook_secret(self) -> Secret:
+        if not self.webhook_secret:
+            raise SettingsError(
+                "VOXPRIA_WEBHOOK_SECRET is not set, so no delivery could be verified and the "
+                "receiver will not start. Register the receiver's public URL with `dialer "
+                "webhooks register --url https://<host>/webhooks/voxpria`: it saves the secret "
+                "Voxpria returns; then export VOXPRIA_WEBHOOK_SECRET=<that secret>."
+            )
+        return self.webhook_secret

@@ -4,6 +4,8 @@ seeded fault injection, as a Starlette app built by `create_simulator`.
 Served by `dialer simulate` (see `serve`) and by the tests over real HTTP. Everything it knows
 lives in one `Simulator`, guarded by one lock: uvicorn runs it in a thread while tests read it.
 `/_sim/*` is the simulator's own back door (audit, stats, faults) and needs no key.
+It pushes webhooks too (`POST /webhooks` subscribes, or `webhook_url` in the config): see
+`simulator_webhooks` for which events, and the dropped, repeated and retried deliveries.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import json
 import logging
 import re
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,8 +33,15 @@ from starlette.types import Receive, Scope, Send
 from dialer.call import FINAL_STATUSES, CallStatus
 from dialer.clock import Clock, SystemClock
 from dialer.settings import Rate, Secret
+from dialer.signatures import Scheme
 from dialer.simulator_calls import SimCall, Timeline, iso_utc
 from dialer.simulator_faults import Fault, FaultInjector, FixedWindowQuota, QuotaVerdict
+from dialer.simulator_webhooks import (
+    DeliveryPolicy,
+    PayloadStyle,
+    Subscription,
+    WebhookDispatcher,
+)
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_PAGE_SIZE = 100
@@ -86,6 +96,17 @@ class SimulatorConfig:
     p_flaky_get: float = 0.0
     slow_s: float = 5.0  # real seconds a slow answer is held back
     seed: int = 0
+    # webhooks: a subscription from the start (more via POST /webhooks), signed with
+    # `webhook_secret` in `webhook_scheme` ("A" or "B"), the payload keyed "callId" or "id"
+    webhook_url: str | None = None
+    webhook_secret: Secret | None = None
+    webhook_events: tuple[str, ...] = ("call.*",)
+    webhook_scheme: str = "A"
+    webhook_payload: str = "callId"
+    p_webhook_drop: float = 0.0  # a delivery never attempted
+    p_webhook_duplicate: float = 0.0  # a delivery sent twice
+    webhook_retries: int = 5  # after a non-2xx answer or no answer
+    webhook_backoff_s: float = 0.05  # real seconds before the first retry; doubles after each
 
     def __post_init__(self) -> None:
         if self.speed <= 0:
@@ -93,6 +114,20 @@ class SimulatorConfig:
         unknown = set(self.outcome_weights) - {status.value for status in FINAL_STATUSES}
         if unknown:
             raise ValueError(f"outcome_weights: {sorted(unknown)} are not final statuses")
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("webhook_url needs a webhook_secret to sign deliveries with")
+        Scheme(self.webhook_scheme)  # ValueError unless "A" or "B"
+        PayloadStyle(self.webhook_payload)  # ValueError unless "callId" or "id"
+
+    def delivery_policy(self) -> DeliveryPolicy:
+        return DeliveryPolicy(
+            scheme=Scheme(self.webhook_scheme),
+            payload=PayloadStyle(self.webhook_payload),
+            p_drop=self.p_webhook_drop,
+            p_duplicate=self.p_webhook_duplicate,
+            retries=self.webhook_retries,
+            backoff_s=self.webhook_backoff_s,
+        )
 
     def fault_probabilities(self) -> dict[Fault, float]:
         return {
@@ -136,6 +171,10 @@ class Simulator:
             FixedWindowQuota(config.request_limit) if config.request_limit else None
         )
         self._faults = FaultInjector(config.fault_probabilities(), self._rng)
+        # its own generator: turning webhooks on leaves the calls' fates of a seed unchanged
+        webhook_rng = Random(f"webhooks-{config.seed}")
+        self._webhooks = WebhookDispatcher(config.delivery_policy(), clock, webhook_rng)
+        self._subscriptions = _initial_subscriptions(config)
         self.app = Starlette(
             routes=self._routes(),
             exception_handlers={HTTPException: _http_exception},
@@ -164,6 +203,22 @@ class Simulator:
         with self._lock:
             return self._calls[call_id].status_at(self._clock.now())
 
+    def final_status_of(self, call_id: str) -> CallStatus:
+        """The status the call ends with, whether it has ended yet or not."""
+        with self._lock:
+            return self._calls[call_id].final_status
+
+    def webhook_stats(self) -> dict[str, int]:
+        """Deliveries by what became of them (see `WebhookDispatcher.stats`)."""
+        return self._webhooks.stats()
+
+    def webhooks_pending(self) -> int:
+        return self._webhooks.pending()
+
+    def close(self) -> None:
+        """Stop delivering webhooks (pending deliveries are dropped)."""
+        self._webhooks.close()
+
     # --- routes ---
 
     def _routes(self) -> list[Route]:
@@ -175,6 +230,16 @@ class Simulator:
             Route(f"{api}/agents", self._guard("GET /agents", self._list_agents)),
             Route(f"{api}/agents/{{agent_id}}", self._guard("GET /agents/{id}", self._get_agent)),
             Route(f"{api}/credits", self._guard("GET /credits", self._get_credits)),
+            Route(
+                f"{api}/webhooks",
+                self._guard("POST /webhooks", self._create_webhook),
+                methods=["POST"],
+            ),
+            Route(
+                f"{api}/webhooks",
+                self._guard("GET /webhooks", self._list_webhooks),
+                methods=["GET"],
+            ),
             Route("/_sim/audit", self._sim_audit),
             Route("/_sim/stats", self._sim_stats),
             Route("/_sim/faults", self._sim_force, methods=["POST"]),
@@ -274,6 +339,28 @@ class Simulator:
         currency = self.config.currency
         return _ok({"balance": balance, "currency": currency, "lastUpdated": iso_utc(updated_s)})
 
+    async def _create_webhook(self, request: Request, key: str) -> Response:
+        """`POST /webhooks {url, events[], active}`: the secret is shown in this answer only."""
+        body = await _json_body(request)
+        problem = _webhook_problem(body)
+        if problem:
+            return _error(400, problem)
+        subscription = Subscription(
+            webhook_id=f"wh_{secrets.token_hex(8)}",
+            url=body["url"],
+            events=tuple(body.get("events") or ("*",)),
+            secret=Secret(f"whsec_{secrets.token_urlsafe(24)}"),
+            active=bool(body.get("active", True)),
+        )
+        with self._lock:
+            self._subscriptions.append(subscription)
+        data = subscription.public_json() | {"secret": subscription.secret.reveal()}
+        return JSONResponse({"success": True, "data": data}, status_code=201)
+
+    async def _list_webhooks(self, request: Request, key: str) -> Response:
+        with self._lock:
+            return _ok([s.public_json() for s in self._subscriptions])
+
     async def _sim_audit(self, request: Request) -> Response:
         return JSONResponse([asdict(entry) for entry in self.audit()])
 
@@ -337,6 +424,7 @@ class Simulator:
             timeline=self._timeline,
         )
         self._calls[call.call_id] = call
+        self._webhooks.schedule_call(call, self._subscriptions)
         self._balance -= self.config.credits_per_call
         self._balance_updated_s = now
         return call
@@ -405,6 +493,27 @@ class _BrokenResponse(Response):
 
 
 # --- small helpers ---
+
+
+def _initial_subscriptions(config: SimulatorConfig) -> list[Subscription]:
+    if not config.webhook_url or not config.webhook_secret:
+        return []
+    return [
+        Subscription("wh_config", config.webhook_url, config.webhook_events, config.webhook_secret)
+    ]
+
+
+def _webhook_problem(body: Any) -> str | None:
+    """Why a POST /webhooks body cannot subscribe; None if it can."""
+    if not isinstance(body, dict):
+        return "The body must be a JSON object: {url, events, active}."
+    url = body.get("url")
+    if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+", url):
+        return f"url must be an http(s) URL, got {url!r}."
+    events = body.get("events", [])
+    if not isinstance(events, list) or not all(isinstance(e, str) and e for e in events):
+        return "events must be a list of event names, like call.completed."
+    return None
 
 
 def _take(quota: FixedWindowQuota | None, key: str, now: float) -> QuotaVerdict:

@@ -77,6 +77,7 @@ def running_simulator(
         server.should_exit = True
         thread.join(STOP_TIMEOUT_S)
         sock.close()
+        simulator.close()  # stop delivering webhooks to a receiver that may be gone
 
 
 def _wait_until_answering(root_url: str, thread: threading.Thread) -> None:

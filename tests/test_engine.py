@@ -182,7 +182,7 @@ def test_requests_per_completed_call_with_two_minute_calls(tmp_path: Path, api_k
         request_limit=None,
         outcome_weights={"completed": 1.0},
     ) as sim:
-        store, policy = sqlite_store(tmp_path), fast_policy(speed, max_active=100)
+        store, policy = sqlite_store(tmp_path), fast_policy(speed, max_active=50)
         create(store, new_rows(numbers(300)), policy)
         engine = make_engine(
             store,

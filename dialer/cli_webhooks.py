@@ -1,0 +1,198 @@
+"""`dialer serve` (the webhook receiver) and `dialer webhooks register/list` (subscriptions).
+
+Registered on the `dialer` group by dialer.cli. Errors are DialerErrors, which `dialer.cli.main`
+turns into one message and an exit code (2 for what the user must fix).
+
+The webhook secret is shown by Voxpria once, when the subscription is created. It is the user's
+own, but a terminal's scrollback and a CI log are not safe places for it: by default it is saved
+to a file only its owner can read, and printed (on stdout, as an `export` line) only with
+`--show-secret`. It is never logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from dialer.call import Webhook
+from dialer.client import Timeouts, VoxpriaClient
+from dialer.clock import SystemClock
+from dialer.errors import InputError
+from dialer.services import open_services
+from dialer.settings import Settings
+from dialer.signatures import SignatureVerifier
+from dialer.webhook_server import WEBHOOK_PATH, create_webhook_app
+from dialer.webhook_server import serve as serve_app
+
+# What a run needs to hear: how calls end. Non-final events would only be noted.
+DEFAULT_EVENTS = ("call.completed", "call.failed", "call.ended")
+SECRET_FILE = "webhook-secret"
+
+
+@click.command(help="Serve the webhook receiver: POST /webhooks/voxpria, GET /healthz.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--verbose", is_flag=True, help="Also log every HTTP request, and debug detail.")
+def serve(host: str, port: int, verbose: bool) -> None:
+    settings = Settings.from_env()
+    secret = settings.require_webhook_secret()  # before anything else: no secret, no server
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    clock = SystemClock()
+    services = open_services(settings, clock)
+    try:
+        verifier = SignatureVerifier(secret, settings.webhook_tolerance_s, clock)
+        app = create_webhook_app(services.store, verifier, clock)
+        where = "REDIS_URL" if services.cluster else f"the state folder {settings.home}"
+        click.echo(
+            f"Webhook receiver at http://{host}:{port}{WEBHOOK_PATH}, recording into {where} "
+            "(Ctrl-C stops)",
+            err=True,
+        )
+        with contextlib.suppress(KeyboardInterrupt):  # a Ctrl-C uvicorn passes on once done
+            serve_app(app, host, port, access_log=verbose)
+        click.echo("Webhook receiver stopped.", err=True)
+    finally:
+        services.close()
+
+
+@click.group(help="Manage Voxpria webhook subscriptions.")
+def webhooks() -> None:
+    pass
+
+
+@webhooks.command(help="Subscribe URL to call events; saves the secret Voxpria returns once.")
+@click.option(
+    "--url", required=True, help="The receiver's public URL, ending in /webhooks/voxpria."
+)
+@click.option(
+    "--event",
+    "events",
+    multiple=True,
+    help=f"An event to subscribe to; repeat it (default: {', '.join(DEFAULT_EVENTS)}).",
+)
+@click.option(
+    "--secret-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help=f"Where to save the secret, readable by you only (default: DIALER_HOME/{SECRET_FILE}).",
+)
+@click.option(
+    "--show-secret",
+    is_flag=True,
+    help="Print the secret on stdout as an export line, instead of saving it to a file.",
+)
+def register(
+    url: str, events: tuple[str, ...], secret_file: Path | None, show_secret: bool
+) -> None:
+    settings = Settings.from_env()
+    _check_url(url)
+    if show_secret:
+        webhook = _subscribe(settings, url, events)
+        click.echo(f"Registered webhook {webhook.webhook_id}: {_describe(webhook)}")
+        if webhook.secret is not None:
+            click.echo(f"export VOXPRIA_WEBHOOK_SECRET={shlex.quote(webhook.secret.reveal())}")
+        return
+    path = secret_file or settings.home / SECRET_FILE
+    with _new_secret_file(path) as out:
+        webhook = _subscribe(settings, url, events)
+        if webhook.secret is not None:
+            out.write(webhook.secret.reveal() + "\n")
+    click.echo(f"Registered webhook {webhook.webhook_id}: {_describe(webhook)}")
+    if webhook.secret is None:
+        click.echo(NO_SECRET)
+        return
+    click.echo(
+        f"Its secret is shown only once: it is saved in {path}, readable by you only. "
+        "Give it to the receiver:\n"
+        f'  export VOXPRIA_WEBHOOK_SECRET="$(cat {shlex.quote(str(path))})"\n'
+        "  dialer serve --host 0.0.0.0"
+    )
+
+
+NO_SECRET = (
+    "Voxpria returned no secret: copy it from its dashboard, then "
+    "export VOXPRIA_WEBHOOK_SECRET=<secret> before `dialer serve`."
+)
+
+
+@webhooks.command(name="list", help="List the account's webhook subscriptions.")
+def list_webhooks() -> None:
+    settings = Settings.from_env()
+    with _client(settings) as client:
+        found = client.list_webhooks()
+    if not found:
+        click.echo(
+            "No webhooks registered. Add one: dialer webhooks register --url "
+            f"https://<your host>{WEBHOOK_PATH}"
+        )
+    for webhook in found:
+        click.echo(f"{webhook.webhook_id}  {_describe(webhook)}")
+
+
+def _client(settings: Settings) -> VoxpriaClient:
+    settings.require_api_key()
+    timeouts = Timeouts(read_s=settings.http_read_timeout_s)
+    return VoxpriaClient(settings.base_url, settings.api_key, timeouts=timeouts)
+
+
+def _check_url(url: str) -> None:
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise InputError(
+            f"--url {url!r} is not a URL: give the receiver's public address, like "
+            f"https://hooks.example.com{WEBHOOK_PATH}."
+        )
+    if not url.rstrip("/").endswith(WEBHOOK_PATH):
+        click.echo(
+            f"note: `dialer serve` receives at {WEBHOOK_PATH}; {url} is another path.", err=True
+        )
+
+
+def _describe(webhook: Webhook) -> str:
+    state = {True: "active", False: "inactive", None: "state unknown"}[webhook.active]
+    events = ", ".join(webhook.events) or "events not listed"
+    return f"{webhook.url or '(no url)'} [{state}] {events}"
+
+
+def _subscribe(settings: Settings, url: str, events: tuple[str, ...]) -> Webhook:
+    with _client(settings) as client:
+        return client.create_webhook(url, list(events or DEFAULT_EVENTS))
+
+
+@contextmanager
+def _new_secret_file(path: Path) -> Iterator[TextIO]:
+    """A new file for the secret, created 0600 (never readable by others, even briefly) before
+    subscribing: if it cannot be made, nothing is registered in vain, and a secret shown only
+    once is never lost to an unwritable path. An existing file (a previous webhook's secret?)
+    is never overwritten; the file is removed again if nothing was written to it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InputError(
+            f"{path} exists already (a previous webhook's secret?): move it away, or give "
+            "another --secret-file."
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            f"Cannot create {path} for the secret ({exc}): give --secret-file."
+        ) from exc
+    out = os.fdopen(fd, "w")
+    written = False
+    try:
+        yield out
+        written = out.tell() > 0
+    finally:
+        out.close()
+        if not written:  # also when subscribing failed
+            path.unlink(missing_ok=True)

@@ -1,0 +1,146 @@
+"""One local date's run of a scheduled campaign, made ready for `launch`: its list found (or the
+day skipped, as `missing` says), the memory of the file's earlier runs applied to its rows, and
+the report's path for the day. `dialer run-scheduled` (cron) and `dialer beat` share it.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, replace
+from datetime import date
+
+from rich.console import Console
+
+from campaigns.contacts import open_contact_list
+from campaigns.cron import Run
+from campaigns.memory import Recall, apply_memory, remember
+from campaigns.policy import PollPolicy
+from campaigns.report import check_report_path
+from campaigns.schedule_file import Missing, ScheduledCampaign, ScheduleFile
+from campaigns.store import RowStore
+from dialer.errors import InputError
+from dialer.launcher import Launch
+from dialer.settings import Settings
+
+
+@dataclass(frozen=True)
+class DayRun:
+    """A campaign of a file on one local date: the run keyed `{name}-{YYYY-MM-DD}`."""
+
+    file: ScheduleFile
+    campaign: ScheduledCampaign
+    day: date
+
+    @property
+    def campaign_id(self) -> str:
+        return self.campaign.run_id(self.day)
+
+    @property
+    def scheduled(self) -> Run | None:
+        """When the schedule starts this date's run; None when it skips the date."""
+        return self.campaign.schedule.run_on(self.day)
+
+    @property
+    def command(self) -> str:
+        """The command that runs (or resumes) this day's run by hand."""
+        return shlex.join(
+            [
+                "dialer",
+                "run-scheduled",
+                str(self.file.path),
+                self.campaign.name,
+                "--date",
+                self.day.isoformat(),
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A day with nothing to run, and why, in words."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How the run is shown and followed: the caller's business, not the file's."""
+
+    quiet: bool = False
+    detach: bool = False
+    console: Console | None = None
+
+
+def prepare(run: DayRun, settings: Settings, store: RowStore, opts: RunOptions) -> Launch | Skipped:
+    """The day's `Launch`, or why there is none. `store` is where the memory is read from."""
+    campaign, day = run.campaign, run.day
+    if run.scheduled is None:
+        return Skipped(
+            f"{run.campaign_id}: the schedule {campaign.schedule.expression!r} has no run on "
+            f"{day:%a %Y-%m-%d}: nothing to do."
+        )
+    contacts_path = campaign.contacts_path(day)
+    if not contacts_path.exists():
+        return _missing_list(run)
+    report = campaign.report_path(day)
+    check_report_path(report)
+    contacts = open_contact_list(contacts_path, campaign.list_options_on(day))
+    recall = Recall(
+        names=run.file.names,
+        day=day,
+        own_id=run.campaign_id,
+        reached_within_days=campaign.skip_reached_within_days,
+        max_calls_per_day=run.file.max_attempts_per_number_per_day,
+        calls_per_run=campaign.max_attempts_per_run,
+    )
+    return Launch(
+        settings,
+        contacts,
+        replace(campaign.policy, poll=PollPolicy(settings.poll_min_s, settings.poll_max_s)),
+        run.campaign_id,
+        report,
+        resume_command=lambda cid: run.command if cid == run.campaign_id else _adhoc(run, cid),
+        quiet=opts.quiet,
+        detach=opts.detach,
+        # read when the run is stored, not before: the memory is as fresh as it can be
+        rows=lambda: apply_memory(contacts.rows(), remember(store, recall)),
+        **({"console": opts.console} if opts.console else {}),
+    )
+
+
+def _missing_list(run: DayRun) -> Skipped:
+    path = run.campaign.contacts_path(run.day)
+    if run.campaign.missing is Missing.FAIL:
+        raise InputError(
+            f"{run.file.path}: campaign {run.campaign.name!r}: the contact list of "
+            f"{run.day.isoformat()}, {path}, does not exist (missing = \"fail\"). Put it there "
+            f"and run `{run.command}`, or set missing = \"skip\"."
+        )
+    return Skipped(
+        f"{run.campaign_id}: no contact list for {run.day.isoformat()} ({path} does not exist): "
+        'the day is skipped (missing = "skip"); nobody was called.'
+    )
+
+
+def _adhoc(run: DayRun, campaign_id: str) -> str:
+    """A `dialer run` that calls the day's list again under another id (the day's own run has
+    finished, and a date has one run). The file's memory does not apply to it."""
+    campaign, policy = run.campaign, run.campaign.policy
+    words = ["dialer", "run", str(campaign.contacts_path(run.day)), "--agent", policy.agent_id]
+    words += ["--window", policy.window.text, "--max-active", str(policy.max_active)]
+    if policy.agent_rate is not None:
+        words += ["--rate", str(policy.agent_rate)]
+    if policy.redial:
+        words += ["--redial", ",".join(f"{s}={n}" for s, n in policy.redial.items())]
+        words += ["--redial-after", f"{policy.redial_after_s:g}s"]
+    options = campaign.list_options_on(run.day)
+    for flag, value in (
+        ("--phone-column", options.phone_column),
+        ("--region", options.region),
+        ("--variables", ",".join(options.variables) if options.variables else None),
+        ("--timezone-column", options.timezone_column),
+        ("--suppress", str(options.suppress) if options.suppress else None),
+    ):
+        if value:
+            words += [flag, value]
+    return shlex.join([*words, "--campaign", campaign_id])
