@@ -65,8 +65,8 @@ class CronSchedule:
         return cls(
             expression=expression,
             zone=zone,
-            minutes=tuple(sorted(int(m) for m in minutes)),
-            hours=tuple(sorted(int(h) for h in hours)),
+            minutes=tuple(range(60)) if "*" in minutes else tuple(sorted(int(m) for m in minutes)),
+            hours=tuple(range(24)) if "*" in hours else tuple(sorted(int(h) for h in hours)),
             days=None if "*" in days else frozenset(int(d) for d in days),
             months=None if "*" in months else frozenset(int(m) for m in months),
             weekdays=None if "*" in weekdays else frozenset(int(w) % 7 for w in weekdays),

@@ -26,17 +26,21 @@ cron (`dialer run-scheduled FILE NAME`). Each run is one local date's: its campa
     missing = "fail"
 
 Campaign keys (in `[campaigns.NAME]` or `[defaults]`):
-
-| key | value | default |
-| --- | --- | --- |
-| `schedule` | cron, five fields, read as wall-clock time in `timezone` | required |
-| `timezone` | the campaign's IANA zone: when it runs, and what "today" is | required |
-| `agent` | the Voxpria agent | required |
-| `contacts` | the list's path; may hold `{date}` (YYYY-MM-DD, local) and `{name}` | required |
-| `missing` | no list for the day: `"skip"` the day and say so, or `"fail"` (exit 2) | `"skip"` |
-| `report` | the report's path, `.csv` or `.xlsx`; may hold `{date}` and `{name}` | `"reports/{name}/{date}.csv"` |
-| `skip_reached_within` | skip numbers reached (completed) by any campaign of the file on any of the last N local dates, today included: `"7d"`; `"off"` | `"off"` |
-| `rate`, `max_active`, `window`, `redial`, `redial_after`, `suppress`, `phone_column`, `region`, `variables`, `timezone_column` | as `dialer run`'s options; `redial` as text or a table, `variables` as a list or text | as `dialer run` |
+- `schedule` (required): cron, five fields, read as wall-clock time in `timezone`.
+- `timezone` (required): the campaign's IANA zone: when it runs, and what "today" is.
+- `agent` (required): the Voxpria agent.
+- `contacts` (required): the list's path; may hold `{date}` (the run's local date, YYYY-MM-DD)
+  and `{name}` (the campaign's).
+- `missing`: when the day's list is not there, `"skip"` the day and say so (the default) or
+  `"fail"` (exit 2).
+- `report`: the report's path, `.csv` or `.xlsx`, `{date}` and `{name}` allowed; default
+  `"reports/{name}/{date}.csv"`.
+- `skip_reached_within`: `"7d"` skips a number that a run of any campaign of the file reached
+  (status completed) on one of the last 7 local dates, today included; default `"off"`.
+- `rate`, `max_active`, `window`, `redial`, `redial_after`, `suppress`, `phone_column`,
+  `region`, `variables`, `timezone_column`, `webhooks`: as `dialer run`'s options, with its
+  defaults; `redial` as text or a table, `variables` as a list or text, `suppress` a path like
+  `contacts`, `webhooks` true or false.
 
 Relative paths are relative to the campaign file's folder. A campaign's name is letters,
 digits, `.`, `_` and `-` (up to 89: the id adds 11). Every mistake, an unknown key included, is
@@ -86,6 +90,7 @@ EXAMPLES: Mapping[str, str] = {
     "region": '"US"',
     "variables": '["FirstName", "Balance"]',
     "timezone_column": '"TimeZone"',
+    "webhooks": "true",
 }
 CAMPAIGN_KEYS = frozenset(EXAMPLES)
 FILE_KEYS = frozenset({"max_attempts_per_number_per_day", "defaults", "campaigns"})
@@ -102,18 +107,6 @@ class Missing(StrEnum):
 def run_id(name: str, day: date) -> str:
     """The campaign id of `name`'s run on local date `day`: the run's key in the store."""
     return f"{name}-{day.isoformat()}"
-
-
-def run_date(campaign_id: str, name: str) -> date | None:
-    """The local date of `name`'s run `campaign_id`, or None when it is not one of its runs."""
-    prefix = f"{name}-"
-    if not campaign_id.startswith(prefix):
-        return None
-    try:
-        day = date.fromisoformat(campaign_id[len(prefix) :])
-    except ValueError:
-        return None
-    return day if run_id(name, day) == campaign_id else None
 
 
 @dataclass(frozen=True)
@@ -139,6 +132,7 @@ class ScheduledCampaign:
     suppress: PathTemplate | None
     missing: Missing
     skip_reached_within_days: int | None
+    webhooks: bool = False  # outcomes arrive by webhook: poll a call only once it is overdue
 
     @property
     def zone_name(self) -> str:
@@ -332,6 +326,14 @@ class _Values:
             raise self.fail(key, f"write a whole number of at least 1, like {EXAMPLES[key]}.")
         return value
 
+    def flag(self, key: str) -> bool:
+        value = self.get(key)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise self.fail(key, f"write true or false, like {key} = {EXAMPLES[key]}.")
+        return value
+
     def names(self, key: str) -> list[str] | None:
         value = self.get(key)
         if value is None:
@@ -360,9 +362,7 @@ def _campaign(values: _Values) -> ScheduledCampaign:
     for key in REQUIRED_KEYS:
         values.required(key)
     zone = values.required("timezone")
-    schedule = CronSchedule.parse(
-        values.required("schedule"), zone, where=values.where("schedule")
-    )
+    schedule = CronSchedule.parse(values.required("schedule"), zone, where=values.where("schedule"))
     contacts = values.template("contacts")
     report = values.template("report", DEFAULT_REPORT)
     assert contacts is not None and report is not None
@@ -378,6 +378,7 @@ def _campaign(values: _Values) -> ScheduledCampaign:
         suppress=values.template("suppress"),
         missing=values.parsed("missing", _missing, Missing.SKIP.value),
         skip_reached_within_days=values.parsed("skip_reached_within", _days, "off"),
+        webhooks=values.flag("webhooks"),
     )
 
 
@@ -439,5 +440,5 @@ def _days(text: str) -> int | None:
         return None
     seconds = parse_duration_s(text, name="skip_reached_within")
     if seconds <= 0 or seconds % _DAY_S:
-        raise InputError(f"{text!r}: write whole days, like \"7d\" (or \"off\").")
+        raise InputError(f'{text!r}: write whole days, like "7d" (or "off").')
     return int(seconds // _DAY_S)

@@ -27,7 +27,7 @@ from campaigns.policy import DialPolicy, PollPolicy, parse_duration_s, parse_red
 from campaigns.report import ReportInfo, check_report_path, dry_run_rows, write_report
 from campaigns.store import CampaignState
 from campaigns.windows import CallingWindow
-from dialer import cli_webhooks
+from dialer import cli_schedule, cli_webhooks
 from dialer.clock import SystemClock
 from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.launcher import Ended, Launch, launch, write_campaign_report
@@ -404,3 +404,7 @@ def worker(concurrency: int | None, loglevel: str) -> None:
 
 cli.add_command(cli_webhooks.serve)
 cli.add_command(cli_webhooks.webhooks)
+cli.add_command(cli_schedule.schedule)
+cli.add_command(cli_schedule.run_scheduled)
+cli.add_command(cli_schedule.beat)
+cli.add_command(cli_schedule.export)

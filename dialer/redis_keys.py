@@ -20,6 +20,7 @@ the store is the source of truth for reports.
 | `{p}:c:{cid}:lock:{role}` | string | a lease (dispatcher, worker slot): holder, PX = lease |
 | `{p}:calls` | hash | callId -> `{cid}:{idx}`, for webhooks to find their row |
 | `{p}:ev:{callId}:{event}` | string | a webhook event seen (dedup); expires after 7 days |
+| `{p}:sched:{cid}` | string | a scheduled run's claim and stage (dialer/run_claims.py), 8 days |
 
 The limiter keys expire (PX) once the TAT is in the past, so idle accounts leave nothing behind.
 `{account}` is a short hash of the base URL and API key: never the key itself.
@@ -87,3 +88,8 @@ class RedisKeys:
 
     def event(self, call_id: str, event: str) -> str:
         return f"{self.prefix}:ev:{call_id}:{event}"
+
+    # --- scheduled runs ---
+    def scheduled_run(self, cid: str) -> str:
+        """The claim on one scheduled run (`{name}-{YYYY-MM-DD}`): SET NX decides who starts it."""
+        return f"{self.prefix}:sched:{cid}"

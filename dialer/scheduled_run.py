@@ -6,7 +6,7 @@ the report's path for the day. `dialer run-scheduled` (cron) and `dialer beat` s
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from rich.console import Console
@@ -68,7 +68,7 @@ class RunOptions:
 
     quiet: bool = False
     detach: bool = False
-    console: Console | None = None
+    console: Console = field(default_factory=Console)
 
 
 def prepare(run: DayRun, settings: Settings, store: RowStore, opts: RunOptions) -> Launch | Skipped:
@@ -85,18 +85,11 @@ def prepare(run: DayRun, settings: Settings, store: RowStore, opts: RunOptions) 
     report = campaign.report_path(day)
     check_report_path(report)
     contacts = open_contact_list(contacts_path, campaign.list_options_on(day))
-    recall = Recall(
-        names=run.file.names,
-        day=day,
-        own_id=run.campaign_id,
-        reached_within_days=campaign.skip_reached_within_days,
-        max_calls_per_day=run.file.max_attempts_per_number_per_day,
-        calls_per_run=campaign.max_attempts_per_run,
-    )
+    recall = _recall(run)
     return Launch(
         settings,
         contacts,
-        replace(campaign.policy, poll=PollPolicy(settings.poll_min_s, settings.poll_max_s)),
+        replace(campaign.policy, poll=_poll(campaign, settings)),
         run.campaign_id,
         report,
         resume_command=lambda cid: run.command if cid == run.campaign_id else _adhoc(run, cid),
@@ -104,8 +97,26 @@ def prepare(run: DayRun, settings: Settings, store: RowStore, opts: RunOptions) 
         detach=opts.detach,
         # read when the run is stored, not before: the memory is as fresh as it can be
         rows=lambda: apply_memory(contacts.rows(), remember(store, recall)),
-        **({"console": opts.console} if opts.console else {}),
+        console=opts.console,
     )
+
+
+def _recall(run: DayRun) -> Recall:
+    return Recall(
+        names=run.file.names,
+        day=run.day,
+        own_id=run.campaign_id,
+        reached_within_days=run.campaign.skip_reached_within_days,
+        max_calls_per_day=run.file.max_attempts_per_number_per_day,
+        calls_per_run=run.campaign.max_attempts_per_run,
+    )
+
+
+def _poll(campaign: ScheduledCampaign, settings: Settings) -> PollPolicy:
+    poll = PollPolicy(settings.poll_min_s, settings.poll_max_s)
+    if campaign.webhooks:  # as `dialer run --webhooks`
+        poll = replace(poll, webhook_overdue_s=settings.webhook_overdue_s)
+    return poll
 
 
 def _missing_list(run: DayRun) -> Skipped:
@@ -113,8 +124,8 @@ def _missing_list(run: DayRun) -> Skipped:
     if run.campaign.missing is Missing.FAIL:
         raise InputError(
             f"{run.file.path}: campaign {run.campaign.name!r}: the contact list of "
-            f"{run.day.isoformat()}, {path}, does not exist (missing = \"fail\"). Put it there "
-            f"and run `{run.command}`, or set missing = \"skip\"."
+            f'{run.day.isoformat()}, {path}, does not exist (missing = "fail"). Put it there '
+            f'and run `{run.command}`, or set missing = "skip".'
         )
     return Skipped(
         f"{run.campaign_id}: no contact list for {run.day.isoformat()} ({path} does not exist): "
@@ -133,6 +144,8 @@ def _adhoc(run: DayRun, campaign_id: str) -> str:
     if policy.redial:
         words += ["--redial", ",".join(f"{s}={n}" for s, n in policy.redial.items())]
         words += ["--redial-after", f"{policy.redial_after_s:g}s"]
+    if campaign.webhooks:
+        words.append("--webhooks")
     options = campaign.list_options_on(run.day)
     for flag, value in (
         ("--phone-column", options.phone_column),

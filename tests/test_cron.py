@@ -86,3 +86,11 @@ def test_day_of_month_or_weekday_as_cron_does() -> None:
 def test_mistakes_are_named(expression: str, zone: str, fragment: str) -> None:
     with pytest.raises(InputError, match=fragment):
         CronSchedule.parse(expression, zone, where="campaign reminders, key schedule")
+
+
+def test_stars_in_minute_and_hour_mean_the_first_of_the_day() -> None:
+    s = CronSchedule.parse("* * * * *", "UTC")
+    run = s.run_on(date(2026, 12, 1))
+    assert run is not None and run.starts_at == utc(2026, 12, 1, 0, 0)
+    hourly = CronSchedule.parse("15 * * * *", "UTC").run_on(date(2026, 12, 1))
+    assert hourly is not None and hourly.starts_at == utc(2026, 12, 1, 0, 15)
