@@ -26,11 +26,10 @@ import click
 from dialer.call import Webhook
 from dialer.client import Timeouts, VoxpriaClient
 from dialer.clock import SystemClock
-from dialer.errors import InputError
+from dialer.errors import InputError, SettingsError
 from dialer.services import open_services
 from dialer.settings import Settings
-from dialer.signatures import SignatureVerifier
-from dialer.webhook_server import WEBHOOK_PATH, create_webhook_app
+from dialer.webhook_server import WEBHOOK_PATH
 from dialer.webhook_server import serve as serve_app
 
 # What a run needs to hear: how calls end. Non-final events would only be noted.
@@ -38,13 +37,19 @@ DEFAULT_EVENTS = ("call.completed", "call.failed", "call.ended")
 SECRET_FILE = "webhook-secret"
 
 
-@click.command(help="Serve the webhook receiver: POST /webhooks/voxpria, GET /healthz.")
+@click.command(
+    help="Serve the webhook receiver (POST /webhooks/voxpria, GET /healthz) and the web page "
+    "(/): each is on when its setting is, VOXPRIA_WEBHOOK_SECRET and DIALER_UI_TOKEN."
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--verbose", is_flag=True, help="Also log every HTTP request, and debug detail.")
 def serve(host: str, port: int, verbose: bool) -> None:
+    from dialer.web.app import build_serve_app  # jinja2 & co: only `serve` needs them
+
     settings = Settings.from_env()
-    secret = settings.require_webhook_secret()  # before anything else: no secret, no server
+    if not settings.webhook_secret and not settings.ui_token:
+        raise SettingsError(NOTHING_TO_SERVE)  # before anything else: no setting, no server
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -52,19 +57,57 @@ def serve(host: str, port: int, verbose: bool) -> None:
     clock = SystemClock()
     services = open_services(settings, clock)
     try:
-        verifier = SignatureVerifier(secret, settings.webhook_tolerance_s, clock)
-        app = create_webhook_app(services.store, verifier, clock)
-        where = "REDIS_URL" if services.cluster else f"the state folder {settings.home}"
-        click.echo(
-            f"Webhook receiver at http://{host}:{port}{WEBHOOK_PATH}, recording into {where} "
-            "(Ctrl-C stops)",
-            err=True,
-        )
+        served = build_serve_app(settings, services, clock)
+        _say_what_is_on(settings, services.cluster, f"http://{host}:{port}")
         with contextlib.suppress(KeyboardInterrupt):  # a Ctrl-C uvicorn passes on once done
-            serve_app(app, host, port, access_log=verbose)
-        click.echo("Webhook receiver stopped.", err=True)
+            serve_app(served.app, host, port, access_log=verbose)
+        served.runs.stop_all()  # campaigns this process runs: no new calls, left resumable
+        stopped = "Webhook receiver stopped." if settings.webhook_secret else "Server stopped."
+        click.echo(stopped, err=True)
     finally:
         services.close()
+
+
+NOTHING_TO_SERVE = (
+    "Nothing to serve: set VOXPRIA_WEBHOOK_SECRET for the webhook receiver (register its public "
+    "URL with `dialer webhooks register --url https://<host>/webhooks/voxpria`, which saves the "
+    "secret Voxpria returns), or DIALER_UI_TOKEN for the web page (a long random token, e.g. "
+    "`openssl rand -hex 24`), or both."
+)
+SHORT_TOKEN_CHARS = 16
+
+
+def _say_what_is_on(settings: Settings, cluster: bool, root_url: str) -> None:
+    where = "REDIS_URL" if cluster else f"the state folder {settings.home}"
+    if settings.webhook_secret:
+        receiver = f"on at {root_url}{WEBHOOK_PATH}, recording into {where}"
+    else:
+        receiver = "off (set VOXPRIA_WEBHOOK_SECRET to turn it on; deliveries get 503)"
+    if settings.ui_token:
+        runs_on = "on the cluster's workers" if cluster else "in this process"
+        page = f"on at {root_url}/ (sign in with DIALER_UI_TOKEN; campaigns run {runs_on})"
+    else:
+        page = "off (set DIALER_UI_TOKEN to turn it on)"
+    click.echo(f"Webhook receiver: {receiver}\nWeb page: {page}\n(Ctrl-C stops)", err=True)
+    for warning in _ui_warnings(settings):
+        click.echo(f"warning: {warning}", err=True)
+
+
+def _ui_warnings(settings: Settings) -> list[str]:
+    if not settings.ui_token:
+        return []
+    warnings = []
+    if len(settings.ui_token.reveal()) < SHORT_TOKEN_CHARS:
+        warnings.append(
+            "DIALER_UI_TOKEN is short and could be guessed: use a long random one "
+            "(openssl rand -hex 24)."
+        )
+    if not settings.api_key:
+        warnings.append(
+            "VOXPRIA_API_KEY is not set: the page shows campaigns but cannot list agents or "
+            "start calls until it is."
+        )
+    return warnings
 
 
 @click.group(help="Manage Voxpria webhook subscriptions.")

@@ -88,6 +88,19 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _megabytes(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise SettingsError(f"{name}={text!r} is not a size in megabytes: write it like 50 or 0.5.")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     api_key: Secret = field(default_factory=lambda: Secret(""))
@@ -105,6 +118,9 @@ class Settings:
     webhook_tolerance_s: float = 300.0
     # With webhooks on, a live call is polled only once it is this old without its final event.
     webhook_overdue_s: float = 300.0
+    # The web page (`dialer serve`): off unless a token is set; the largest upload it takes.
+    ui_token: Secret = field(default_factory=lambda: Secret(""))
+    ui_max_upload_mb: float = 50.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -136,6 +152,8 @@ class Settings:
                 env, "DIALER_WEBHOOK_TOLERANCE_S", cls.webhook_tolerance_s
             ),
             webhook_overdue_s=_seconds(env, "DIALER_WEBHOOK_OVERDUE_S", cls.webhook_overdue_s),
+            ui_token=Secret(env.get("DIALER_UI_TOKEN", "").strip()),
+            ui_max_upload_mb=_megabytes(env, "DIALER_UI_MAX_UPLOAD_MB", cls.ui_max_upload_mb),
         )
 
     def require_api_key(self) -> str:

@@ -1,0 +1,146 @@
+"""A draft: an uploaded list and the options chosen for it, planned but not started.
+
+The new-campaign form makes one; the plan page reads it; Start turns it into a campaign. It is
+kept on disk (DIALER_HOME/drafts/<id>.json) so that the plan survives a reload or a restart, and
+so that Start needs nothing from the browser but the draft's id: what is started is exactly
+what was planned.
+
+`DraftOptions` holds the form's fields as typed; `policy()` and `list_options()` turn them into
+what `dialer run` builds from its flags, with the same parsers, so the same text means the same
+run from either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from campaigns.campaign import check_campaign_id
+from campaigns.contacts import ListOptions
+from campaigns.policy import DialPolicy, PollPolicy, parse_duration_s
+from campaigns.windows import CallingWindow
+from dialer.errors import InputError
+from dialer.settings import Rate, Settings
+from dialer.web.uploads import StoredFile, UploadFolder
+
+DRAFTS_FOLDER = "drafts"
+_DRAFT_ID = re.compile(r"^[0-9a-f]{32}$")
+REDIAL_FIELDS = ("busy", "no_answer", "failed")
+MAX_REDIALS = 9
+# The CLI's parsers name their flag; on the page the field's label says more.
+_FLAG_LABELS = {"--window": "Calling window", "--campaign": "Campaign id", "--rate": "Rate"}
+
+
+@dataclass(frozen=True)
+class DraftOptions:
+    agent_id: str = ""
+    rate: str = ""  # empty: the account's call limit
+    max_active: str = "10"
+    window: str = "08:00-21:00"
+    redial: dict[str, str] = field(default_factory=lambda: dict.fromkeys(REDIAL_FIELDS, "0"))
+    redial_after: str = "30m"
+    region: str = "US"
+    phone_column: str = ""
+    campaign_id: str = ""
+
+    def policy(self, settings: Settings) -> DialPolicy:
+        """The run's policy, as `dialer run` builds it; InputError names the field to fix."""
+        if not self.agent_id.strip():
+            raise InputError("Choose the agent that makes the calls.")
+        try:
+            return DialPolicy(
+                agent_id=self.agent_id.strip(),
+                agent_rate=Rate.parse(self.rate, name="Rate") if self.rate.strip() else None,
+                max_active=_whole(self.max_active, "Calls at once", 1, 1000),
+                window=CallingWindow.parse(self.window),
+                redial=self._redials(),
+                redial_after_s=parse_duration_s(self.redial_after, name="Redial after"),
+                poll=PollPolicy(settings.poll_min_s, settings.poll_max_s),
+            )
+        except InputError as exc:
+            raise InputError(_relabel(str(exc))) from None
+
+    def list_options(self, suppress: Path | None) -> ListOptions:
+        return ListOptions(
+            phone_column=self.phone_column.strip() or None,
+            region=self.region.strip().upper() or "US",
+            suppress=suppress,
+        )
+
+    def chosen_campaign_id(self) -> str | None:
+        text = self.campaign_id.strip()
+        if not text:
+            return None
+        try:
+            return check_campaign_id(text)
+        except InputError as exc:
+            raise InputError(_relabel(str(exc))) from None
+
+    def _redials(self) -> dict[str, int]:
+        counts = {
+            status: _whole(self.redial.get(status, "0"), f"Redials if {status}", 0, MAX_REDIALS)
+            for status in REDIAL_FIELDS
+        }
+        return {status: n for status, n in counts.items() if n}
+
+
+def _whole(text: str, label: str, low: int, high: int) -> int:
+    value = text.strip() or "0"
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise InputError(f"{label} {text!r}: write a whole number from {low} to {high}.")
+    return int(value)
+
+
+def _relabel(message: str) -> str:
+    for flag, label in _FLAG_LABELS.items():
+        message = message.replace(flag, label)
+    return message
+
+
+@dataclass(frozen=True)
+class Draft:
+    draft_id: str
+    contacts: StoredFile
+    suppression: StoredFile | None
+    options: DraftOptions
+
+
+class DraftFolder:
+    def __init__(self, root: Path, uploads: UploadFolder) -> None:
+        self.root = root
+        self.uploads = uploads
+
+    def save(
+        self, contacts: StoredFile, suppression: StoredFile | None, options: DraftOptions
+    ) -> Draft:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        draft = Draft(secrets.token_hex(16), contacts, suppression, options)
+        data = {
+            "contacts": contacts.file_id,
+            "suppression": suppression.file_id if suppression else None,
+            "options": asdict(options),
+        }
+        partial = self.root / f"{draft.draft_id}.json.tmp"
+        partial.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(partial, self.root / f"{draft.draft_id}.json")
+        return draft
+
+    def get(self, draft_id: str) -> Draft:
+        gone = InputError("This plan is gone (or the link is wrong): upload the list again.")
+        if not _DRAFT_ID.fullmatch(draft_id):
+            raise gone
+        try:
+            data = json.loads((self.root / f"{draft_id}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise gone from None
+        suppression = data.get("suppression")
+        return Draft(
+            draft_id,
+            self.uploads.get(str(data["contacts"])),
+            self.uploads.get(str(suppression)) if suppression else None,
+            DraftOptions(**data["options"]),
+        )

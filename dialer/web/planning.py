@@ -1,0 +1,74 @@
+"""The plan page's content: the dry run of `dialer run --dry-run`, plus what a page can show
+that a terminal cannot (the first rows as read, the invalid rows with their reasons).
+
+One pass over the list: the plan is built from the rows as they stream by, and the few rows the
+page shows are picked off on the way, so a large list is read once and never held in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from campaigns.contacts import ContactList, open_contact_list
+from campaigns.plan import Plan, build_plan
+from campaigns.policy import DialPolicy
+from campaigns.store import NewRow, RowStatus
+from dialer.settings import Settings
+from dialer.web.drafts import Draft
+
+INVALID_SHOWN = 50
+PREVIEW_ROWS = 5
+
+
+@dataclass(frozen=True)
+class PlanView:
+    plan: Plan
+    policy: DialPolicy
+    headers: list[str]
+    phone_column: str
+    preview: list[NewRow]  # the first rows, whatever their status
+    invalid: list[NewRow]  # the first INVALID_SHOWN invalid rows
+
+    @property
+    def invalid_total(self) -> int:
+        return self.plan.counts.get(RowStatus.INVALID, 0)
+
+
+def open_draft_list(draft: Draft) -> ContactList:
+    suppress = draft.suppression.path if draft.suppression else None
+    return open_contact_list(draft.contacts.path, draft.options.list_options(suppress))
+
+
+def plan_draft(draft: Draft, settings: Settings, now: float) -> PlanView:
+    """Raises InputError when the list or an option cannot be used (the page shows it)."""
+    policy = draft.options.policy(settings)
+    contacts = open_draft_list(draft)
+    preview: list[NewRow] = []
+    invalid: list[NewRow] = []
+    plan = build_plan(
+        _sampled(contacts.rows(), preview, invalid),
+        policy.window,
+        now,
+        settings.call_limit.per_s,
+        settings.request_limit.per_s,
+        policy.agent_rate.per_s if policy.agent_rate else None,
+    )
+    phone_column = contacts.headers[contacts.phone_index]
+    return PlanView(plan, policy, list(contacts.headers), phone_column, preview, invalid)
+
+
+def invalid_rows(draft: Draft) -> Iterator[NewRow]:
+    """Every invalid row, streamed (for the page that lists them all)."""
+    return (row for row in open_draft_list(draft).rows() if row.status == RowStatus.INVALID)
+
+
+def _sampled(
+    rows: Iterable[NewRow], preview: list[NewRow], invalid: list[NewRow]
+) -> Iterator[NewRow]:
+    for row in rows:
+        if len(preview) < PREVIEW_ROWS:
+            preview.append(row)
+        if row.status == RowStatus.INVALID and len(invalid) < INVALID_SHOWN:
+            invalid.append(row)
+        yield row
