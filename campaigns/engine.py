@@ -29,6 +29,7 @@ log = logging.getLogger("dialer.engine")
 # Clocks differ between this machine and the API: a call created this much before the intent
 # was written may still be ours.
 CLOCK_SKEW_S = 10.0
+HOLD_MAX_S = 2.0  # the longest limiter wait a claimed row is held through
 MAX_POLL_PAGES = 20  # past this, the calls still unseen are looked up one by one
 NOT_FOUND = (
     "the API's answer to this call was lost and no matching call appeared in the call list: "
@@ -90,6 +91,7 @@ class Engine:
         self.clock = clock
         self.owner = owner
         self.stats = EngineStats()
+        self._held: Row | None = None  # claimed, waiting a moment for a limiter slot
 
     # --- dialing ---
     def dial_next(self) -> float:
@@ -97,11 +99,11 @@ class Engine:
         seconds until dialing could go on (limiter, max-active, nothing due)."""
         now = self.clock.now()
         if self.store.in_flight(self.campaign_id) >= self.policy.max_active:
+            self.release_held()
             return self.policy.poll.min_interval_s * self.policy.poll.scale
-        rows = self.store.claim(self.campaign_id, self.owner, now, self.policy.lease_s, limit=1)
-        if not rows:
+        row = self._take_held(now) or self._claim(now)
+        if row is None:
             return self._until_next_pending(now)
-        row = rows[0]
         window = self.policy.window
         if not window.is_always_open and not window.is_open(row.zones, now):
             opens = window.next_open(row.zones, now)
@@ -109,11 +111,29 @@ class Engine:
             return 0.0
         wait_s = self.limiter.acquire_call(self.policy.agent_id, self.policy.agent_rate)
         if wait_s > 0:
-            # Not held while waiting: a process killed now leaves no row leased behind it.
-            self._release(row, row.not_before)
+            # Held through a short wait, so the row is dialled the moment the slot opens (a
+            # late start is rate lost for good); the short lease frees it soon if we die.
+            if wait_s < HOLD_MAX_S and row.lease_until > now + wait_s:
+                self._held = row
+            else:
+                self._release(row, row.not_before)
             return wait_s
         self._dial(row, self.clock.now())
         return 0.0
+
+    def _claim(self, now: float) -> Row | None:
+        rows = self.store.claim(self.campaign_id, self.owner, now, HOLD_MAX_S + 1.0, limit=1)
+        return rows[0] if rows else None
+
+    def _take_held(self, now: float) -> Row | None:
+        row, self._held = self._held, None
+        return row if row is not None and row.lease_until > now else None
+
+    def release_held(self) -> None:
+        """Give back a row claimed but not dialled (when stopping)."""
+        row, self._held = self._held, None
+        if row is not None:
+            self._release(row, row.not_before)
 
     def _release(self, row: Row, not_before: float) -> None:
         self.store.release(self.campaign_id, row.idx, self.owner, not_before)

@@ -77,6 +77,7 @@ class Runner:
                 self._report_progress()
                 next_progress = now + PROGRESS_EVERY_S
             if stop.requested:
+                engine.release_held()
                 if engine.store.in_flight(engine.campaign_id) == 0:
                     self._report_progress()
                     return RunEnd.STOPPED

@@ -55,21 +55,27 @@ class Shift:
         except AuthError as exc:
             self._end(CampaignState.FAILED, str(exc))
             return CampaignState.FAILED
+        finally:
+            self.engine.release_held()
 
     def _loop(self) -> CampaignState:
         e, p, clock = self.engine, self.plan, self.clock
         end_at = clock.now() + p.length_s
-        next_sweep = next_state = clock.now()
-        state = self._state()
+        next_sweep = next_upkeep = clock.now()
+        state, dispatcher = CampaignState.RUNNING, False
         while (now := clock.now()) < end_at:
-            if not self.leases.hold(p.slot_key, p.token, p.lease_ms):
-                break  # another shift holds this slot: a redelivered duplicate of us
-            if now >= next_state:
-                state, next_state = self._state(), now + p.state_every_s
+            if now >= next_upkeep:  # leases and state: not on every dial, they cost round trips
+                if not self.leases.hold(p.slot_key, p.token, p.lease_ms):
+                    break  # another shift holds this slot: a redelivered duplicate of us
+                state = self._state()
+                dispatcher = self.leases.hold(
+                    p.dispatcher_key, p.dispatcher_token, p.dispatcher_lease_ms
+                )
+                next_upkeep = now + p.state_every_s
             if state not in (CampaignState.RUNNING, CampaignState.STOPPING):
                 return state
-            wait_s = p.state_every_s
-            if self.leases.hold(p.dispatcher_key, p.dispatcher_token, p.dispatcher_lease_ms):
+            wait_s = next_upkeep - now
+            if dispatcher:
                 if now >= next_sweep:
                     e.sweep()
                     self.supervise()
@@ -80,6 +86,8 @@ class Shift:
                 wait_s = min(wait_s, e.next_poll_in())
             if state is CampaignState.RUNNING:
                 wait_s = min(wait_s, e.dial_next())
+            else:
+                e.release_held()
             if wait_s > 0:
                 clock.sleep(min(wait_s, max(end_at - clock.now(), 0.0)))
         return state
