@@ -1,0 +1,123 @@
+"""`make bench`'s pieces in a tiny form, so `make test` exercises them: each measurement runs at
+a very small size (real processes, Redis database 15, the simulator over HTTP) and its result is
+checked for shape and sane values. No timing is asserted: that is the bench's job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.bench import ceiling, economy, pacing, scale
+from tests.bench.redis_db import MARKER_KEY, BenchDbs, NotOurDatabase, claim, own_db
+from tests.bench.results import EMBEDDED, PLAIN_LOOP, Figure, Results, Target, render_table
+from tests.bench.windows import pacing_of, rate_share, worst_window
+from tests.redis_support import redis_or_skip
+
+SMOKE_DB = 15  # the smoke test's own database (the bench uses 12 to 14)
+DBS = BenchDbs(cluster=SMOKE_DB, celery=SMOKE_DB, memory=SMOKE_DB)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def bench_redis() -> Iterator[None]:
+    redis_or_skip()
+    yield
+
+
+def by_row(figures: list[Figure]) -> dict[str, dict[str, Figure]]:
+    rows: dict[str, dict[str, Figure]] = {}
+    for figure in figures:
+        rows.setdefault(figure.row, {})[figure.column] = figure
+    return rows
+
+
+# --- the pure parts ---------------------------------------------------------------------------
+
+
+def test_windows_count_the_most_starts_in_any_window() -> None:
+    times = [0.0, 0.1, 0.2, 1.05, 1.1, 3.0]
+    assert worst_window(times, 1.0) == 3  # [0.1, 1.1) holds 0.1, 0.2, 1.05
+    assert worst_window(times, 0.01) == 1
+    assert worst_window([], 1.0) == 0
+    assert rate_share([0.0, 0.5, 1.0], rate_per_s=2.0) == pytest.approx(1.0)
+    paced = pacing_of([i / 10 for i in range(11)], rate_per_s=10.0, windows_s=(1.0,))
+    assert paced.share == pytest.approx(1.0) and paced.worst_by_window_s == {1.0: 10}
+    assert paced.bound(1.0) == 11
+
+
+def test_targets_and_the_table() -> None:
+    target = Target("<= 1.5", {"requests_per_call": (None, 1.5)})
+    met = Figure("economy", EMBEDDED, {"requests_per_call": 1.2}, "1.20", target)
+    missed = Figure("economy", PLAIN_LOOP, {"requests_per_call": 26.0}, "26.00", target)
+    assert met.met is True and missed.met is False
+    table = render_table([met, missed])
+    assert "1.20 ok" in table and "26.00 MISS" in table and "<= 1.5" in table
+    results = Results()
+    results.add([met], "economy", {"n": 1})
+    assert results.details == {"economy": {"n": 1}} and met.to_json()["met"] is True
+
+
+def test_a_database_holding_other_keys_is_never_flushed(bench_redis: None) -> None:
+    with own_db(SMOKE_DB) as client:  # refuses, and flushes nothing, if 15 holds others' keys
+        client.delete(MARKER_KEY)
+        client.set("someone-else", "1")  # as if another program used the database
+        with pytest.raises(NotOurDatabase):
+            claim(client, SMOKE_DB)
+        assert client.get("someone-else") == "1"
+        client.delete("someone-else")
+        claim(client, SMOKE_DB)
+        assert client.get(MARKER_KEY)
+        with pytest.raises(NotOurDatabase):
+            claim(client, 0)
+
+
+# --- each measurement, tiny -------------------------------------------------------------------
+
+
+def test_pacing(bench_redis: None, tmp_path: Path) -> None:
+    # no cluster here: test_ceiling runs `dialer worker` processes already
+    setup = pacing.PacingSetup(
+        rows=8, agent_rate_per_s=50, account_rate_per_s=40, cluster_workers=()
+    )
+    figures, detail = pacing.measure(setup, tmp_path, DBS)
+    rows = by_row(figures)
+    shares = rows["pacing: share of allowed rate"]
+    assert set(shares) == {"embedded", "rate_limit 2w", "plain loop"}
+    assert all(f.values["share"] > 0.2 for f in shares.values())
+    assert shares["embedded"].values["share"] < 1.5  # the dialer's pacing never bursts
+    assert all(f.values["numbers"] == 0 for f in rows["pacing: numbers phoned twice"].values())
+    assert all(run["calls"] == 8 for run in detail["runs"])
+
+
+def test_economy(bench_redis: None, tmp_path: Path) -> None:
+    figures, detail = economy.measure(
+        economy.EconomySetup(dialer_calls=10, plain_loop_calls=1), tmp_path
+    )
+    per_call = by_row(figures)["economy: requests per call"]
+    assert 1.0 <= per_call["embedded"].values["requests_per_call"] < 10
+    assert per_call["plain loop"].values["requests_per_call"] > 10  # polls every 5 s of 2 min
+    assert all(run["completed"] == run["calls"] for run in detail["runs"])
+
+
+def test_ceiling(bench_redis: None, tmp_path: Path) -> None:
+    setup = ceiling.CeilingSetup(dialer_calls=30, noop_tasks=200)
+    figures, detail = ceiling.measure(setup, tmp_path, DBS)
+    rates = by_row(figures)["ceiling: calls/s (no-op: tasks/s)"]
+    assert set(rates) == {"embedded", "cluster 2w", "no-op 2w"}
+    assert all(f.values["per_s"] > 0 for f in rates.values())
+    assert "ceiling: share of the no-op" in by_row(figures)
+    assert detail["setup"]["dialer_calls"] == 30
+
+
+def test_scale(bench_redis: None, tmp_path: Path) -> None:
+    figures, detail = scale.measure(
+        scale.ScaleSetup(sizes=(300,), redis_rows=300), tmp_path, SMOKE_DB
+    )
+    jobs = detail["jobs"]["300"]
+    assert set(jobs) == {"dry run", "CSV report", "XLSX report"}
+    assert all(j["elapsed_s"] > 0 and 10 < j["peak_rss_mb"] < 1000 for j in jobs.values())
+    assert 100 < detail["redis"]["used_memory_per_row"] < 10_000
+    assert len(figures) == 4
