@@ -98,10 +98,11 @@ class Engine:
         """Dial at most one row. Returns 0 when it may be called again at once, else the
         seconds until dialing could go on (limiter, max-active, nothing due)."""
         now = self.clock.now()
-        if self.store.in_flight(self.campaign_id) >= self.policy.max_active:
-            self.release_held()
-            return self.policy.poll.min_interval_s * self.policy.poll.scale
-        row = self._take_held(now) or self._claim(now)
+        row = self._take_held(now)  # max-active was checked when it was claimed
+        if row is None:
+            if self.store.in_flight(self.campaign_id) >= self.policy.max_active:
+                return self.policy.poll.min_interval_s * self.policy.poll.scale
+            row = self._claim(now)
         if row is None:
             return self._until_next_pending(now)
         window = self.policy.window

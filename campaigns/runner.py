@@ -67,6 +67,10 @@ class Runner:
         engine, clock = self.engine, self.clock
         next_sweep = next_progress = clock.now()
         while True:
+            # Dial first: a limiter slot that just opened is taken before anything else, since
+            # a late start is rate lost for good.
+            wait_s = 0.0 if stop.requested else engine.dial_next()
+            wake_at = clock.now() + wait_s
             now = clock.now()
             if now >= next_sweep:
                 engine.sweep()
@@ -81,16 +85,14 @@ class Runner:
                 if engine.store.in_flight(engine.campaign_id) == 0:
                     self._report_progress()
                     return RunEnd.STOPPED
-                wait_s = engine.next_poll_in()
-            else:
-                wait_s = engine.dial_next()
-                if wait_s <= 0:
-                    continue
-                if engine.is_done():
-                    self._report_progress()
-                    return RunEnd.FINISHED
-            sleep_s = min(wait_s, engine.next_poll_in(), next_sweep - now, MAX_SLEEP_S)
-            clock.sleep(max(sleep_s, 0.001))
+                wake_at = clock.now() + engine.next_poll_in()
+            elif wait_s <= 0:
+                continue
+            elif engine.is_done():
+                self._report_progress()
+                return RunEnd.FINISHED
+            wake_at = min(wake_at, clock.now() + engine.next_poll_in(), next_sweep)
+            clock.sleep(max(min(wake_at - clock.now(), MAX_SLEEP_S), 0.001))
 
     def _report_progress(self) -> None:
         if self.on_progress is None:

@@ -74,7 +74,9 @@ class Shift:
                 next_upkeep = now + p.state_every_s
             if state not in (CampaignState.RUNNING, CampaignState.STOPPING):
                 return state
-            wait_s = next_upkeep - now
+            # Dial first: a limiter slot that just opened is taken before anything else.
+            wait_s = e.dial_next() if state is CampaignState.RUNNING else next_upkeep - now
+            wake_at = clock.now() + min(wait_s, next_upkeep - now)
             if dispatcher:
                 if now >= next_sweep:
                     e.sweep()
@@ -83,13 +85,11 @@ class Shift:
                 if e.next_poll_in() <= 0:
                     e.poll_safely()
                 state = self._maybe_end(state)
-                wait_s = min(wait_s, e.next_poll_in())
-            if state is CampaignState.RUNNING:
-                wait_s = min(wait_s, e.dial_next())
-            else:
+                wake_at = min(wake_at, clock.now() + e.next_poll_in())
+            if state is not CampaignState.RUNNING:
                 e.release_held()
             if wait_s > 0:
-                clock.sleep(min(wait_s, max(end_at - clock.now(), 0.0)))
+                clock.sleep(max(min(wake_at, end_at) - clock.now(), 0.0))
         return state
 
     def _state(self) -> CampaignState:

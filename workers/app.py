@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Any
 
 from celery import Celery
@@ -39,5 +40,7 @@ def make_app(settings: Settings) -> Celery:
 def run_worker(settings: Settings, *, concurrency: int | None, loglevel: str) -> None:
     app = make_app(settings)
     argv: list[Any] = ["worker", f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
+    # A node name of its own: workers on one host must each answer the count of processes.
+    argv.append(f"--hostname=dialer-{uuid.uuid4().hex[:8]}@%h")
     argv.append(f"--concurrency={concurrency or os.cpu_count() or 2}")
     app.worker_main(argv)

@@ -32,7 +32,7 @@ from tests.bench.procs import BenchTimeout, Processes, timed
 from tests.bench.redis_db import BenchDbs, db_url, own_db
 from tests.bench.results import CELERY_NOOP, CLUSTER_2, EMBEDDED, Figure, Target
 from tests.bench.sims import created_times, instant_simulator, new_api_key, numbers, write_contacts
-from tests.bench.windows import rate_share
+from tests.bench.windows import events_per_s
 
 NO_LIMIT = "1000000/s"
 SHARE_TARGET = Target(">= 0.25 (2w)", {"share": (0.25, None)})
@@ -81,7 +81,7 @@ def _embedded(setup: CeilingSetup, work: Path) -> Ceiling:
         contacts = write_contacts(work / "ceiling-embedded.csv", numbers(n))
         proc = start_embedded(procs, dialer, contacts, campaign="ceiling", max_active=n)
         wait_for_calls(sim, n, setup.deadline_s, "embedded ceiling", watch=[proc])
-        return Ceiling(EMBEDDED, rate_share(created_times(sim), 1.0), n)
+        return Ceiling(EMBEDDED, events_per_s(created_times(sim)), n)
 
 
 def _cluster(setup: CeilingSetup, db: int, work: Path) -> Ceiling:
@@ -94,7 +94,7 @@ def _cluster(setup: CeilingSetup, db: int, work: Path) -> Ceiling:
         submit(dialer, contacts, campaign="ceiling", max_active=n, rate=None)
         wait_for_calls(sim, n, setup.deadline_s, "cluster ceiling")
         note = f"{campaign_slots(client, 'ceiling')} shifts at once"
-        return Ceiling(CLUSTER_2, rate_share(created_times(sim), 1.0), n, note)
+        return Ceiling(CLUSTER_2, events_per_s(created_times(sim)), n, note)
 
 
 def _celery_noop(setup: CeilingSetup, db: int, work: Path) -> Ceiling:

@@ -151,7 +151,7 @@ def _cluster_campaign(
         CLUSTER_COLUMNS[workers],
         _pacing(setup, created_times(sim, set(nums))),
         phoned_twice(sim),
-        note=f"{workers} worker processes, {slots} shifts at once",
+        note=f"{workers} `dialer worker` process(es), {slots} shifts at once",
     )
 
 

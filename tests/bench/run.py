@@ -106,7 +106,9 @@ def webhook_economy(quick: bool, results: Results) -> None:
         results.figures.append(Figure(row, EMBEDDED, {"requests_per_call": value}, f"{value:.2f}"))
 
 
-def context(mode: str, started: float, dbs: BenchDbs, load_at_start: float) -> dict[str, Any]:
+def context(
+    mode: str, started: float, dbs: BenchDbs, load_at_start: float, revision: str
+) -> dict[str, Any]:
     return {
         "bench": "voxpria-dialer make bench",
         "mode": mode,
@@ -120,7 +122,7 @@ def context(mode: str, started: float, dbs: BenchDbs, load_at_start: float) -> d
             "load_1min_at_start": load_at_start,
             "load_1min_at_end": os.getloadavg()[0],
         },
-        "git": _git_revision(),
+        "git": revision,  # as the bench started
         "redis_dbs": asdict(dbs),
     }
 
@@ -185,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     plan, dbs = (QUICK if args.quick else FULL), BenchDbs()
     started, results, load_at_start = time.time(), Results(), os.getloadavg()[0]
+    revision = _git_revision()
     _stop_on_sigterm()
     work = Path(tempfile.mkdtemp(prefix="dialer-bench-"))
     try:
@@ -197,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
     path = json_path(started, args.quick)
-    about = context("quick" if args.quick else "full", started, dbs, load_at_start)
+    about = context("quick" if args.quick else "full", started, dbs, load_at_start, revision)
     write_json(path, results, about)
     print(render_table(results.figures))
     lines = notes(plan, results, about["machine"])

@@ -34,6 +34,11 @@ def rate_share(times_s: Sequence[float], rate_per_s: float, until_s: float | Non
     return (len(ordered) - 1) / (end_s - ordered[0]) / rate_per_s
 
 
+def events_per_s(times_s: Sequence[float]) -> float:
+    """Events per second from the first to the last."""
+    return rate_share(times_s, 1.0)
+
+
 def worst_window(times_s: Sequence[float], window_s: float) -> int:
     """The most events in any half-open window [t, t + window_s)."""
     ordered = sorted(times_s)
