@@ -75,7 +75,8 @@ class Secret:
         return hash(self._value)
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+def _positive(env: Mapping[str, str], name: str, default: float, *, unit: str) -> float:
+    """A positive number from `name`, or `default` when it is unset."""
     text = env.get(name, "").strip()
     if not text:
         return default
@@ -84,21 +85,16 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         value = -1.0
     if value <= 0:
-        raise SettingsError(f"{name}={text!r} is not a number of seconds: write it like 10 or 0.5.")
+        raise SettingsError(f"{name}={text!r} is not a number of {unit}: write it like 10 or 0.5.")
     return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    return _positive(env, name, default, unit="seconds")
 
 
 def _megabytes(env: Mapping[str, str], name: str, default: float) -> float:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise SettingsError(f"{name}={text!r} is not a size in megabytes: write it like 50 or 0.5.")
-    return value
+    return _positive(env, name, default, unit="megabytes")
 
 
 @dataclass(frozen=True)
