@@ -15,7 +15,9 @@ import redis
 
 from tests.redis_support import redis_or_skip
 
-TEST_DB = 9  # the cluster tests' own Redis database: flushed before and after, nothing else
+# The cluster tests' own Redis database: flushed before and after, nothing else. Two checkouts
+# testing on one machine at once give each its own (DIALER_TEST_REDIS_DB).
+TEST_DB = int(os.environ.get("DIALER_TEST_REDIS_DB", "9"))
 REDIS_URL = f"redis://127.0.0.1:6379/{TEST_DB}"
 DIALER = str(Path(sys.executable).with_name("dialer"))
 
