@@ -1,27 +1,34 @@
 """When a scheduled campaign runs: a cron expression read as wall-clock time in the campaign's
 own zone, one run per local date, correct across daylight saving changes.
 
-croniter parses the expression; the times are computed here from local dates, because
-croniter's own iteration over aware datetimes mishandles DST edges:
+croniter parses the expression and iterates it over naive wall-clock times, so every form it
+knows (`#`, `L`, `W`, ranges, steps, names, `@daily`) means what croniter says. Only the step
+from a wall-clock time to an instant is done here, because croniter's own iteration over aware
+datetimes mishandles DST edges:
 - a time that does not exist that day (02:30 on a spring-forward night) runs once, at the next
   valid minute (the moment the clocks jump);
 - a time that exists twice (01:30 on a fall-back night) runs once, at its first occurrence;
 - several matching times on one day: the day's run starts at the first (runs are keyed by the
   campaign and the local date).
+An expression croniter refuses, one with other than five fields (seconds, years), or one that
+matches no date in `MAX_YEARS_BETWEEN_RUNS` years is an InputError naming where it was written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 from dialer.errors import InputError
 
-MAX_DAYS_AHEAD = 4 * 366  # an expression that matches no day in four years matches none
+MAX_YEARS_BETWEEN_RUNS = 5  # "0 9 29 2 *" runs every 4 years; "0 9 30 2 *" never does
+_FIVE_FIELDS = (
+    'write five fields, minute hour day-of-month month day-of-week, e.g. "0 9 * * MON-FRI"'
+)
 
 
 @dataclass(frozen=True)
@@ -36,11 +43,6 @@ class Run:
 class CronSchedule:
     expression: str
     zone: ZoneInfo
-    minutes: tuple[int, ...]
-    hours: tuple[int, ...]
-    days: frozenset[int] | None  # None: any day of the month
-    months: frozenset[int] | None
-    weekdays: frozenset[int] | None  # cron's numbering: 0 = Sunday
 
     @classmethod
     def parse(cls, expression: str, zone_name: str, *, where: str = "schedule") -> CronSchedule:
@@ -53,41 +55,47 @@ class CronSchedule:
             ) from exc
         try:
             fields, _ = croniter.expand(expression)
-        except (ValueError, KeyError) as exc:
+        except (CroniterError, ValueError, KeyError, IndexError) as exc:
             raise InputError(
-                f"{where}: {expression!r} is not a cron expression: write five fields, "
-                'minute hour day-of-month month day-of-week, e.g. "0 9 * * MON-FRI".'
-            ) from exc
+                f"{where}: {expression!r} is not a cron expression croniter accepts ({exc}): "
+                f"{_FIVE_FIELDS}."
+            ) from None
         if len(fields) != 5:
-            raise InputError(f"{where}: {expression!r} must have exactly five fields.")
+            raise InputError(
+                f"{where}: {expression!r} has {len(fields)} fields, and seconds or years are not "
+                f"supported: {_FIVE_FIELDS}."
+            )
+        schedule = cls(expression=expression, zone=zone)
+        try:
+            schedule._next_wall(datetime(2000, 1, 1))
+        except (CroniterError, ValueError, KeyError, IndexError) as exc:
+            raise InputError(
+                f"{where}: {expression!r} matches no date in {MAX_YEARS_BETWEEN_RUNS} years "
+                f"({exc}): check the day of month and month fields."
+            ) from None
+        return schedule
 
-        minutes, hours, days, months, weekdays = fields
-        return cls(
-            expression=expression,
-            zone=zone,
-            minutes=tuple(range(60)) if "*" in minutes else tuple(sorted(int(m) for m in minutes)),
-            hours=tuple(range(24)) if "*" in hours else tuple(sorted(int(h) for h in hours)),
-            days=None if "*" in days else frozenset(int(d) for d in days),
-            months=None if "*" in months else frozenset(int(m) for m in months),
-            weekdays=None if "*" in weekdays else frozenset(int(w) % 7 for w in weekdays),
-        )
+    def _next_wall(self, after: datetime) -> datetime:
+        """The first wall-clock time strictly after `after` (naive) that the expression matches."""
+        it = croniter(self.expression, after, max_years_between_matches=MAX_YEARS_BETWEEN_RUNS)
+        found: datetime = it.get_next(datetime)
+        return found
+
+    def first_wall_time(self, day: date) -> datetime | None:
+        """The day's first matching wall-clock time (naive), or None when it skips the day."""
+        try:
+            wall = self._next_wall(datetime.combine(day, time(0)) - timedelta(minutes=1))
+        except CroniterError:
+            return None
+        return wall if wall.date() == day else None
 
     def matches(self, day: date) -> bool:
-        if self.months is not None and day.month not in self.months:
-            return False
-        weekday = day.isoweekday() % 7
-        if self.days is not None and self.weekdays is not None:  # cron's rule: either one
-            return day.day in self.days or weekday in self.weekdays
-        if self.days is not None:
-            return day.day in self.days
-        return self.weekdays is None or weekday in self.weekdays
+        return self.first_wall_time(day) is not None
 
     def run_on(self, day: date) -> Run | None:
         """The run of this local date, or None when the expression skips the day."""
-        if not self.matches(day):
-            return None
-        wall = datetime(day.year, day.month, day.day, self.hours[0], self.minutes[0])
-        return Run(day, self._instant(wall))
+        wall = self.first_wall_time(day)
+        return None if wall is None else Run(day, self._instant(wall))
 
     def _instant(self, wall: datetime) -> datetime:
         """The first instant the zone's clocks show `wall`, or the moment they jump past it."""
@@ -104,19 +112,29 @@ class CronSchedule:
                 return shifted
 
     def runs_from(self, after: datetime) -> Iterator[Run]:
-        """Runs starting at or after `after` (aware), in order."""
+        """Runs starting at or after `after` (aware), in order: croniter walks the wall clock,
+        the first match of each local date is that date's run."""
         day = after.astimezone(self.zone).date()
-        for offset in range(MAX_DAYS_AHEAD):
-            run = self.run_on(day + timedelta(days=offset))
-            if run is not None and run.starts_at >= after:
+        cursor = datetime.combine(day, time(0)) - timedelta(minutes=1)
+        while True:
+            try:
+                wall = self._next_wall(cursor)
+            except CroniterError:
+                return  # no match in MAX_YEARS_BETWEEN_RUNS years from here
+            run = Run(wall.date(), self._instant(wall))
+            if run.starts_at >= after:
                 yield run
+            # The next date's first match, whatever else matches later today.
+            cursor = datetime.combine(wall.date() + timedelta(days=1), time(0)) - timedelta(
+                minutes=1
+            )
 
     def next_runs(self, after: datetime, count: int) -> list[Run]:
         runs: list[Run] = []
         for run in self.runs_from(after):
-            runs.append(run)
             if len(runs) == count:
                 break
+            runs.append(run)
         return runs
 
     def local_date(self, at: datetime) -> date:

@@ -117,3 +117,25 @@ def test_schedule_check_prints_the_next_runs_or_names_the_mistake(tmp_path: Path
     bad = campaign_file(tmp_path, FILE.replace('window = "any"', 'window = "9-5"'))
     refused = ok(run_dialer(["schedule", "check", str(bad)], env), 2)
     assert f"{bad}: [defaults], key 'window'" in refused.stderr, refused.output
+
+
+def test_schedule_check_takes_last_day_and_refuses_a_form_croniter_does_not_know(
+    tmp_path: Path,
+) -> None:
+    env = dialer_env(tmp_path / "home")
+    last_day = campaign_file(tmp_path, FILE.replace("0 9 * * MON-FRI", "0 9 L * *"))
+    checked = ok(run_dialer(["schedule", "check", str(last_day)], env))
+    assert "Traceback" not in checked.output
+    days = [line.split()[1] for line in checked.stdout.splitlines() if line.endswith(" UTC)")]
+    assert days and all(d == d[:8] + str(_month_end(d)) for d in days), checked.output
+    unknown = campaign_file(tmp_path, FILE.replace("0 9 * * MON-FRI", "0 9 * * 5L"))
+    refused = ok(run_dialer(["schedule", "check", str(unknown)], env), 2)
+    assert f"{unknown}: [defaults], key 'schedule'" in refused.stderr, refused.output
+    assert "Traceback" not in refused.output
+
+
+def _month_end(iso_day: str) -> int:
+    import calendar
+
+    year, month = int(iso_day[:4]), int(iso_day[5:7])
+    return calendar.monthrange(year, month)[1]
