@@ -108,6 +108,9 @@ class ReportRow:
     recording: str
     transcript: str
     error: str
+    # Not columns of the report: what the Analysis sheet needs (campaigns/analysis.py).
+    zones: tuple[str, ...] = ()  # the zones the number may ring in
+    called_at_s: float = 0.0  # epoch s of the last call's POST; 0 when never called
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,8 @@ def report_rows(rows: Iterable[Row], state: CampaignState) -> Iterator[ReportRow
             recording=row.recording,
             transcript=row.transcript,
             error=error,
+            zones=row.zones,
+            called_at_s=row.intent_at,
         )
 
 
@@ -398,10 +403,18 @@ def _write_xlsx(
                 "strings_to_numbers": False,
             },
         )
-        layout = _OutcomesLayout.start(workbook, headers, rows, max_rows_per_sheet)
+        # pandas is imported only when a workbook is written: it would slow every CLI start.
+        from campaigns.analysis import OutcomeCollector
+        from campaigns.analysis_sheet import write_analysis_sheet
+
+        analysis = OutcomeCollector(headers)  # keeps what the Analysis sheet needs
+        layout = _OutcomesLayout.start(
+            workbook, headers, analysis.observe(rows), max_rows_per_sheet
+        )
         summary_sheet = workbook.add_worksheet("Summary")
         sheet_names = layout.write_rows(counter)
         _write_summary(workbook, summary_sheet, info, counter, sheet_names, layout)
+        write_analysis_sheet(workbook, analysis.frame())
         workbook.close()
 
 

@@ -34,6 +34,7 @@ from dialer.launcher import Ended, Launch, launch, write_campaign_report
 from dialer.settings import Rate, Secret, Settings
 
 if TYPE_CHECKING:  # imported where used: httpx, redis and the engine cost half of a start-up
+    from campaigns.store import RowStore
     from dialer.services import Services
 
 EXIT_INTERRUPTED = 130
@@ -276,24 +277,52 @@ def _run_command(campaign_id: str) -> str:
     "--out",
     "out",
     type=click.Path(path_type=Path),
-    required=True,
     help="The report's path, .csv or .xlsx.",
 )
-def report(campaign_id: str, out: Path) -> None:
+@click.option(
+    "--analysis",
+    "analysis",
+    type=click.Path(path_type=Path),
+    help="Write the Analysis sheet alone to this .xlsx (answer rates by hour, attempt...).",
+)
+def report(campaign_id: str, out: Path | None, analysis: Path | None) -> None:
     from dialer.progress import summary_table
     from dialer.services import open_services
 
-    check_report_path(out)
+    if out is None and analysis is None:
+        raise InputError("dialer report: give --out PATH (the report), --analysis PATH, or both.")
+    if out is not None:
+        check_report_path(out)
     settings = Settings.from_env()
     services = open_services(settings, SystemClock())
     try:
         if services.store.get_campaign(campaign_id) is None:
             raise CampaignNotFound(_no_campaign(campaign_id, services))
-        counts = write_campaign_report(services.store, campaign_id, out)
+        if analysis is not None:
+            _write_analysis(services.store, campaign_id, analysis)
+        if out is not None:
+            counts = write_campaign_report(services.store, campaign_id, out)
     finally:
         services.close()
-    Console().print(summary_table(counts, f"Campaign {campaign_id}"))
-    _say(Console(), f"Report: {out}")
+    if analysis is not None:
+        _say(Console(), f"Analysis: {analysis}")
+    if out is not None:
+        Console().print(summary_table(counts, f"Campaign {campaign_id}"))
+        _say(Console(), f"Report: {out}")
+
+
+def _write_analysis(store: RowStore, campaign_id: str, path: Path) -> None:
+    from campaigns.analysis import outcome_frame
+    from campaigns.analysis_sheet import write_analysis_workbook
+    from campaigns.report import report_rows
+
+    meta = store.get_campaign(campaign_id)
+    assert meta is not None
+    frame = outcome_frame(report_rows(store.iter_rows(campaign_id), meta.state))
+    try:
+        write_analysis_workbook(path, frame)
+    except OSError as exc:
+        raise InputError(f"--analysis {path}: cannot write there ({exc.strerror}).") from None
 
 
 def _no_campaign(campaign_id: str, services: Services) -> str:
