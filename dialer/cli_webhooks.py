@@ -12,6 +12,7 @@ to a file only its owner can read, and printed (on stdout, as an `export` line) 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import re
@@ -44,10 +45,18 @@ SECRET_FILE = "webhook-secret"
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--verbose", is_flag=True, help="Also log every HTTP request, and debug detail.")
-def serve(host: str, port: int, verbose: bool) -> None:
+@click.option(
+    "--schedule",
+    "schedule_file",
+    type=click.Path(path_type=Path),
+    help="A campaign file: adds the Schedules page (default: DIALER_SCHEDULE_FILE).",
+)
+def serve(host: str, port: int, verbose: bool, schedule_file: Path | None) -> None:
     from dialer.web.app import build_serve_app  # jinja2 & co: only `serve` needs them
 
     settings = Settings.from_env()
+    if schedule_file is not None:
+        settings = dataclasses.replace(settings, schedule_file=schedule_file)
     if not settings.webhook_secret and not settings.ui_token:
         raise SettingsError(NOTHING_TO_SERVE)  # before anything else: no setting, no server
     logging.basicConfig(

@@ -117,6 +117,8 @@ class Settings:
     # The web page (`dialer serve`): off unless a token is set; the largest upload it takes.
     ui_token: Secret = field(default_factory=lambda: Secret(""))
     ui_max_upload_mb: float = 50.0
+    # A campaign file whose campaigns the page's Schedules page shows (`dialer serve --schedule`).
+    schedule_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -150,6 +152,9 @@ class Settings:
             webhook_overdue_s=_seconds(env, "DIALER_WEBHOOK_OVERDUE_S", cls.webhook_overdue_s),
             ui_token=Secret(env.get("DIALER_UI_TOKEN", "").strip()),
             ui_max_upload_mb=_megabytes(env, "DIALER_UI_MAX_UPLOAD_MB", cls.ui_max_upload_mb),
+            schedule_file=Path(env["DIALER_SCHEDULE_FILE"].strip())
+            if env.get("DIALER_SCHEDULE_FILE", "").strip()
+            else None,
         )
 
     def require_api_key(self) -> str:

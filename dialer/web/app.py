@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from campaigns.schedule_file import ScheduleFile, load_schedule_file
 from dialer.call import Agent
 from dialer.clock import Clock
 from dialer.services import Services
@@ -32,6 +33,7 @@ from dialer.web.drafts import DRAFTS_FOLDER, DraftFolder
 from dialer.web.gate import Gate, StrictHeaders
 from dialer.web.new_pages import NewCampaignPages
 from dialer.web.runs import CampaignRuns
+from dialer.web.schedule_routes import schedule_routes
 from dialer.web.sessions import SessionCodec
 from dialer.web.templating import Pages, template_environment
 from dialer.web.uploads import UPLOADS_FOLDER, UploadFolder
@@ -53,6 +55,7 @@ class UiDeps:
     agents: AgentDirectory
     clock: Clock
     failed_sign_in_delay_s: float = FAILED_SIGN_IN_DELAY_S
+    schedule: ScheduleFile | None = None  # the Schedules page's campaign file
 
 
 def create_ui_app(deps: UiDeps) -> Starlette:
@@ -60,7 +63,9 @@ def create_ui_app(deps: UiDeps) -> Starlette:
     settings = deps.settings
     if not settings.ui_token:
         raise ValueError("create_ui_app needs settings.ui_token; use create_ui_off_app")
-    pages = Pages(template_environment())
+    env = template_environment()
+    env.globals["schedules_on"] = deps.schedule is not None  # the Schedules link in the menu
+    pages = Pages(env)
     gate = Gate(SessionCodec(settings.ui_token), pages)
     uploads = UploadFolder(settings.home / UPLOADS_FOLDER)
     drafts = DraftFolder(settings.home / DRAFTS_FOLDER, uploads)
@@ -72,6 +77,7 @@ def create_ui_app(deps: UiDeps) -> Starlette:
             gate, pages, drafts, uploads, deps.agents, deps.runs, settings, deps.clock
         ).routes(),
         *CampaignPages(gate, pages, deps.runs, store, uploads, deps.clock, settings.home).routes(),
+        *(schedule_routes(deps, gate, pages) if deps.schedule is not None else []),
     ]
     return Starlette(routes=routes, middleware=[Middleware(StrictHeaders)])
 
@@ -136,7 +142,8 @@ def build_serve_app(
     if not settings.ui_token:
         return Served(create_serve_app(webhook_app, create_ui_off_app()), runs)
     agents = AgentDirectory(lambda: _list_agents(services, clock), clock)
-    deps = UiDeps(settings, services, runs, agents, clock, failed_sign_in_delay_s)
+    schedule = load_schedule_file(settings.schedule_file) if settings.schedule_file else None
+    deps = UiDeps(settings, services, runs, agents, clock, failed_sign_in_delay_s, schedule)
     return Served(create_serve_app(webhook_app, create_ui_app(deps)), runs)
 
 

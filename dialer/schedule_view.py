@@ -1,0 +1,165 @@
+"""What the Schedules page shows of a campaign file: each campaign's settings and cron in words,
+its next runs (local time and UTC), its past runs with their counts, and whether the beat
+claimed each; and starting today's run by hand, as a beat would (claim first on the cluster).
+
+Kept apart from the web layer so that it reads like the scheduler it mirrors and is tested
+without a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from cron_descriptor import get_description
+
+from campaigns.campaign import open_campaign
+from campaigns.export import find_runs
+from campaigns.schedule_file import ScheduledCampaign, ScheduleFile
+from campaigns.store import CampaignState, RowStore
+from dialer.errors import InputError
+from dialer.run_claims import Claim, RunClaims
+from dialer.scheduled_run import DayRun, RunOptions, Skipped, prepare
+from dialer.settings import Settings
+
+NEXT_RUNS = 5
+PAST_DAYS = 14  # past runs shown: this many local dates back, today included
+NO_BEAT = "no beat: embedded mode (a beat needs REDIS_URL)"
+
+
+@dataclass(frozen=True)
+class NextRun:
+    local: str  # "Mon 2026-11-30 09:00 EST"
+    utc: str  # "2026-11-30 14:00 UTC"
+
+
+@dataclass(frozen=True)
+class PastRun:
+    day: date
+    campaign_id: str
+    state: str
+    counts: dict[str, int]  # by status, the empty ones left out
+    beat: str  # whether the beat claimed it, in words
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    name: str
+    agent: str
+    zone: str
+    window: str
+    cron: str
+    cron_words: str
+    next_runs: list[NextRun]
+    past_runs: list[PastRun]
+    today: date
+    today_scheduled: str  # today's start in local time, "" when the schedule skips today
+    today_started: bool  # today's run is in the store
+
+
+def cron_in_words(expression: str) -> str:
+    """ "0 9 * * MON#1" -> "At 09:00 AM, on the first Monday of the month"."""
+    try:
+        return str(get_description(expression))
+    except Exception:  # cron-descriptor knows fewer forms than croniter: show the expression
+        return expression
+
+
+def campaign_views(
+    file: ScheduleFile,
+    store: RowStore,
+    claims: RunClaims | None,
+    now: datetime,
+    counts_of: Callable[[str], dict[str, int]],
+) -> list[CampaignView]:
+    return [_view(file, c, store, claims, now, counts_of) for c in file.campaigns]
+
+
+def _view(
+    file: ScheduleFile,
+    campaign: ScheduledCampaign,
+    store: RowStore,
+    claims: RunClaims | None,
+    now: datetime,
+    counts_of: Callable[[str], dict[str, int]],
+) -> CampaignView:
+    schedule, zone = campaign.schedule, campaign.schedule.zone
+    today = schedule.local_date(now)
+    runs = find_runs(store, campaign.name, today - timedelta(days=PAST_DAYS - 1), today)
+    past = [
+        PastRun(
+            run.day,
+            run.meta.campaign_id,
+            str(run.meta.state),
+            counts_of(run.meta.campaign_id),
+            _beat(claims, run.meta.campaign_id),
+        )
+        for run in reversed(runs)
+    ]
+    scheduled = schedule.run_on(today)
+    return CampaignView(
+        name=campaign.name,
+        agent=campaign.policy.agent_id,
+        zone=campaign.zone_name,
+        window=campaign.policy.window.text,
+        cron=schedule.expression,
+        cron_words=cron_in_words(schedule.expression),
+        next_runs=[
+            NextRun(
+                f"{r.starts_at.astimezone(zone):%a %Y-%m-%d %H:%M %Z}",
+                f"{r.starts_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+            )
+            for r in schedule.next_runs(now, NEXT_RUNS)
+        ],
+        past_runs=past,
+        today=today,
+        today_scheduled=""
+        if scheduled is None
+        else f"{scheduled.starts_at.astimezone(zone):%H:%M %Z}",
+        today_started=store.get_campaign(campaign.run_id(today)) is not None,
+    )
+
+
+def _beat(claims: RunClaims | None, campaign_id: str) -> str:
+    if claims is None:
+        return NO_BEAT
+    state = claims.state(campaign_id)
+    return "not claimed: started by hand" if state is None else f"claimed: {state}"
+
+
+@dataclass(frozen=True)
+class TodayStarter:
+    """Starts a campaign's run of today now, as the beat would: the day's list and memory
+    (`prepare`), a claim on the cluster so no beat starts it too, then `resume` runs it."""
+
+    file: ScheduleFile
+    store: RowStore
+    settings: Settings
+    claims: RunClaims | None
+    resume: Callable[[str], object]  # CampaignRuns.resume: runs the stored campaign
+
+    def start(self, name: str, now: datetime) -> str:
+        """Start it; returns its campaign id. InputError says why not, in words."""
+        campaign = self.file.campaign(name)
+        run = DayRun(self.file, campaign, campaign.schedule.local_date(now))
+        cid = run.campaign_id
+        meta = self.store.get_campaign(cid)
+        if meta is not None and meta.state is not CampaignState.STOPPED:
+            raise InputError(f"{cid} has started already ({meta.state}): see its page.")
+        launch = prepare(run, self.settings, self.store, RunOptions(quiet=True))
+        if isinstance(launch, Skipped):
+            raise InputError(launch.reason)
+        if self.claims is not None and not self.claims.claim(cid):
+            raise InputError(f"{cid}: a beat has claimed today's run ({self.claims.state(cid)}).")
+        try:
+            rows = launch.rows() if launch.rows else None
+            open_campaign(self.store, cid, launch.contacts, launch.policy, now.timestamp(), rows)
+            self.resume(cid)
+        except BaseException:
+            if self.claims is not None:
+                self.claims.release(cid)
+            raise
+        if self.claims is not None:
+            self.claims.settle(cid, Claim.STARTING, Claim.STARTED)  # the beat writes its report
+        return cid
