@@ -12,6 +12,8 @@ from campaigns.store import RowStore
 from tests.test_schedule_support import Outcome, campaign_file, stored_run, us_numbers, write_list
 
 ZONE = "America/New_York"
+FIRST_DAY = ("completed", "completed", "busy")  # the statuses of the two stored runs' rows
+SECOND_DAY = ("no_answer", "completed")
 SCHEDULE = """
 [campaigns.reminders]
 agent = "agent_demo"
@@ -52,20 +54,17 @@ def schedule_folder(folder: Path) -> Scheduled:
 
 
 def store_past_runs(store: RowStore, scheduled: Scheduled) -> None:
-    """Two days of reminders: 3 rows (2 completed, 1 busy), then 2 rows (1 no_answer, 1 ok)."""
+    """Two days of reminders, their rows ending as FIRST_DAY and SECOND_DAY say."""
     first, second = scheduled.past_days
     stored_run(
         store,
         "reminders",
         first,
-        [
-            Outcome(n, s)
-            for n, s in zip(us_numbers(3), ("completed", "completed", "busy"), strict=True)
-        ],
+        [Outcome(n, s) for n, s in zip(us_numbers(3), FIRST_DAY, strict=True)],
     )
     stored_run(
         store,
         "reminders",
         second,
-        [Outcome(n, s) for n, s in zip(us_numbers(2, 50), ("no_answer", "completed"), strict=True)],
+        [Outcome(n, s) for n, s in zip(us_numbers(2, 50), SECOND_DAY, strict=True)],
     )

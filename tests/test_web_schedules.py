@@ -16,7 +16,13 @@ from dialer.errors import InputError
 from dialer.settings import Secret
 from dialer.simulator_server import SimulatorHandle, running_simulator
 from tests.cli_support import wait_until
-from tests.schedule_web_support import Scheduled, schedule_folder, store_past_runs
+from tests.schedule_web_support import (
+    FIRST_DAY,
+    SECOND_DAY,
+    Scheduled,
+    schedule_folder,
+    store_past_runs,
+)
 from tests.web_support import SPEED, WebServer, post_form, signed_in, web_server, web_settings
 
 pytestmark = pytest.mark.integration
@@ -72,13 +78,7 @@ def test_the_export_holds_both_days_rows(web: WebServer, scheduled: Scheduled) -
     assert "attachment" in answer.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
     assert [r["run_date"] for r in rows] == [first.isoformat()] * 3 + [second.isoformat()] * 2
-    assert [r["status"] for r in rows] == [
-        "completed",
-        "completed",
-        "busy",
-        "no_answer",
-        "completed",
-    ]
+    assert tuple(r["status"] for r in rows) == FIRST_DAY + SECOND_DAY
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_start_today_runs_once_and_the_button_goes(web: WebServer, scheduled: Sc
         f"/campaigns/{cid}"
     )
     wait_until(
-        lambda: str(web.services.store.get_campaign(cid).state) == "finished",  # type: ignore[union-attr]
+        lambda: str(getattr(web.services.store.get_campaign(cid), "state", "")) == "finished",
         timeout_s=30,
         what="today's run to finish",
     )
