@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from campaigns.cron import CronSchedule
 from dialer.errors import InputError
 from dialer.settings import Secret
 from dialer.simulator_server import SimulatorHandle, running_simulator
@@ -22,6 +23,7 @@ from tests.schedule_web_support import (
     Scheduled,
     schedule_folder,
     store_past_runs,
+    today_in,
 )
 from tests.web_support import SPEED, WebServer, post_form, signed_in, web_server, web_settings
 
@@ -63,7 +65,11 @@ def test_the_page_lists_campaigns_next_and_past_runs(web: WebServer, scheduled: 
     for cid in scheduled.past_ids:
         assert f'href="/campaigns/{cid}"' in html
     assert "no beat: embedded mode" in html
-    assert "Start today's run now" in html
+    surveys_today = CronSchedule.parse("0 9 * * MON#1", "Europe/London").run_on(
+        today_in("Europe/London")
+    )
+    # a button for today's run where the schedule has one (surveys: first Mondays only)
+    assert html.count("Start today's run now") == 1 + (surveys_today is not None)
     assert 'href="/schedules"' in client.get("/campaigns").text  # in the menu
 
 
