@@ -58,10 +58,23 @@ class CampaignView:
     today_started: bool  # today's run is in the store
 
 
+# croniter's named schedules, which cron-descriptor does not read
+_NAMED = {
+    "@midnight": "0 0 * * *",
+    "@daily": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@hourly": "0 * * * *",
+}
+
+
 def cron_in_words(expression: str) -> str:
-    """ "0 9 * * MON#1" -> "At 09:00 AM, on the first Monday of the month"."""
+    """The expression in words: "0 9 * * MON#1" -> "At 09:00 AM, on the first Monday of the
+    month"; the expression itself where cron-descriptor cannot read it."""
     try:
-        return str(get_description(expression))
+        return str(get_description(_NAMED.get(expression.strip().lower(), expression)))
     except Exception:  # cron-descriptor knows fewer forms than croniter: show the expression
         return expression
 
