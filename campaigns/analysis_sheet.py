@@ -33,7 +33,7 @@ from dialer.errors import InputError
 
 SHEET_NAME = "Analysis"
 _DAY_S = 86_400
-_CHART_COLUMN = 6  # charts sit right of the tables (column G)
+_CHART_COLUMN = 5  # charts sit right of the tables (column F, or further for wide ones)
 _CHART_ROWS = 16  # rows a chart covers at the scale used
 
 
@@ -58,6 +58,8 @@ def write_analysis_sheet(workbook: Workbook, frame: pd.DataFrame) -> None:
     """Add the `Analysis` sheet for the outcome table `frame` to `workbook`."""
     sheet = workbook.add_worksheet(SHEET_NAME)
     formats = _Formats.of(workbook)
+    sheet.set_landscape()  # printed (or made a PDF), tables and charts side by side
+    sheet.fit_to_pages(1, 0)
     sheet.set_column(0, 0, 26)
     sheet.set_column(1, 5, 12)
     sheet.write_string(0, 0, "Analysis", formats.bold)
@@ -173,7 +175,8 @@ class _Layout:
             chart.set_legend({"none": True})
             axis = chart.set_x_axis if kind == "bar" else chart.set_y_axis
             axis({"num_format": "0%", "min": 0, "max": 1})
-        self.sheet.insert_chart(header - 1, _CHART_COLUMN, chart, {"x_scale": 1.2, "y_scale": 1.0})
+        column = max(_CHART_COLUMN, len(table.columns) + 2)  # one empty column after the table
+        self.sheet.insert_chart(header - 1, column, chart, {"x_scale": 1.2, "y_scale": 1.0})
 
 
 def _label(key: object) -> str:
