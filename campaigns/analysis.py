@@ -75,6 +75,7 @@ class OutcomeCollector:
         self._attempts = array("l")
         self._durations_s = array("d")
         self._called_at_s = array("d")
+        self._started_at: dict[int, str] = {}  # the API's text, for rows with no dial time
 
     def observe(self, rows: Iterable[ReportRow]) -> Iterator[ReportRow]:
         """Pass `rows` through, unchanged, keeping what the analysis needs of each."""
@@ -90,7 +91,12 @@ class OutcomeCollector:
         self._zones.append(sys.intern(zones[0] if len(zones) == 1 else SEVERAL_ZONES))
         self._attempts.append(row.attempts)
         self._durations_s.append(_seconds(row.duration) if row.status == "completed" else nan)
-        self._called_at_s.append(_called_at_s(row))
+        if row.called_at_s > 0:
+            self._called_at_s.append(row.called_at_s)
+        else:
+            if row.started_at:
+                self._started_at[len(self._called_at_s)] = row.started_at
+            self._called_at_s.append(nan)
 
     def frame(self) -> pd.DataFrame:
         return outcome_frame_of(self)
@@ -113,9 +119,7 @@ def outcome_frame_of(collector: OutcomeCollector) -> pd.DataFrame:
             "status": pd.Series(c._statuses, dtype="string"),
             "attempts": pd.Series(c._attempts, dtype="int64"),
             "duration_s": pd.Series(c._durations_s, dtype="float64"),
-            "called_at": pd.to_datetime(
-                pd.Series(c._called_at_s, dtype="float64"), unit="s", utc=True
-            ),
+            "called_at": _called_at(c._called_at_s, c._started_at),
         }
     )
     frame["called"] = frame["status"].isin(API_FINAL_STATUSES) & (frame["attempts"] > 0)
@@ -209,16 +213,15 @@ def _seconds(text: str) -> float:
         return nan
 
 
-def _called_at_s(row: ReportRow) -> float:
-    if row.called_at_s > 0:
-        return row.called_at_s
-    if row.started_at:
-        stamp = pd.Timestamp(row.started_at)
-        if pd.notna(stamp):
-            if stamp.tzinfo is None:
-                stamp = stamp.tz_localize("UTC")
-            return float(stamp.timestamp())
-    return nan
+def _called_at(epoch_s: array[float], started_at: dict[int, str]) -> pd.Series:
+    """Dial times, and the API's `started_at` where there is none (text that is not a time,
+    as an API may send, is left out: NaT)."""
+    called_at = pd.to_datetime(pd.Series(epoch_s, dtype="float64"), unit="s", utc=True)
+    if started_at:
+        texts = pd.Series(list(started_at.values()), index=list(started_at.keys()), dtype="string")
+        parsed = pd.to_datetime(texts, utc=True, errors="coerce", format="ISO8601")
+        called_at.loc[parsed.index] = parsed.astype(called_at.dtype)
+    return called_at
 
 
 def _local_hour_and_weekday(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -257,3 +257,18 @@ def test_dialer_report_analysis_writes_the_analysis_alone(
     assert wrong.returncode == 2 and "--analysis" in wrong.stderr and ".xlsx" in wrong.stderr
     neither = run_dialer(["report", "hand"], env)
     assert neither.returncode == 2 and "--out" in neither.stderr, neither.output
+
+
+def test_a_row_without_a_dial_time_uses_started_at_and_garbage_is_left_out(
+    store: SqliteStore,
+) -> None:
+    build(store, "hand")
+    meta = store.get_campaign("hand")
+    assert meta is not None
+    rows = list(report_rows(store.iter_rows("hand"), meta.state))
+    rows[0] = replace(rows[0], called_at_s=0.0, started_at="2026-01-05T20:00:05Z")  # 15:00 NY
+    rows[1] = replace(rows[1], called_at_s=0.0, started_at="not a time <b>")
+    frame = outcome_frame(rows)
+    assert frame.iloc[0]["local_hour"] == 15
+    assert pd.isna(frame.iloc[1]["called_at"]) and frame.iloc[1]["local_hour"] == -1
+    assert frame.iloc[2]["local_hour"] == 9  # the others keep their dial times
