@@ -100,10 +100,13 @@ def setup_logging(
     handler.setFormatter(formatter_for(log_format))
     handler.addFilter(ContextFilter(secrets))
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
+    # the pool's own logger (billiard's "multiprocessing") does not propagate: it gets ours too
+    for logger in (root, logging.getLogger("multiprocessing")):
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+        logger.addHandler(handler)
     root.setLevel(level)
+    logging.captureWarnings(True)  # warnings are records too: one format on stderr
     return handler
 
 

@@ -40,16 +40,27 @@ TIME_LIMIT_S = 45
 
 def create_app(settings: Callable[[], Settings] = Settings.from_env) -> Celery:
     """A dialer app whose settings come from `settings()` when it is first configured."""
-    ctx = WorkerContext(settings)
-    app = Celery("dialer", set_as_current=False)
-
-    def configure(sender: Celery, **_: Any) -> None:
-        _configure(sender, ctx.settings)
-
-    app.on_configure.connect(configure, weak=False)
-    register_tasks(app, ctx)
-    app.dialer_context = ctx  # the worker's hooks below find it there
+    app = DialerCelery(WorkerContext(settings))
+    register_tasks(app, app.dialer_context)
     return app
+
+
+class DialerCelery(Celery):  # type: ignore[misc]  # Celery is untyped
+    """The dialer's app: configured from its context's settings when Celery first needs its
+    configuration (a method, not the `on_configure` signal: a signal would swallow the error
+    that says REDIS_URL is missing)."""
+
+    def __init__(self, ctx: WorkerContext) -> None:
+        super().__init__("dialer", set_as_current=False)
+        self.dialer_context = ctx  # the worker's hooks below find it there
+
+    def on_configure(self) -> None:
+        settings = self.dialer_context.settings
+        if settings.log_format == "json" and not logging.getLogger().handlers:
+            # `celery worker` warns (running as root, say) before it sets up logging: those
+            # lines are JSON too. The worker's own setup (below) then sets the level.
+            setup_logging(logging.WARNING, "json", _secrets(settings))
+        _configure(self, settings)
 
 
 def make_app(settings: Settings) -> Celery:
@@ -110,8 +121,7 @@ def run_worker(settings: Settings, *, concurrency: int | None, loglevel: str) ->
 
 
 def _context_of(app: Any) -> WorkerContext | None:
-    ctx = getattr(app, "dialer_context", None)
-    return ctx if isinstance(ctx, WorkerContext) else None
+    return app.dialer_context if isinstance(app, DialerCelery) else None
 
 
 @signals.setup_logging.connect  # type: ignore[untyped-decorator]
@@ -119,8 +129,11 @@ def _setup_logging(loglevel: int | str | None = None, **_: Any) -> None:
     """Our handler instead of Celery's: the same lines as the dialer's, JSON when asked, the
     API key redacted. (A receiver here means Celery configures no logging of its own.)"""
     settings = Settings.from_env()
-    secrets = [settings.api_key.reveal(), settings.webhook_secret.reveal()]
-    setup_logging(loglevel or logging.INFO, settings.log_format, secrets)
+    setup_logging(loglevel or logging.INFO, settings.log_format, _secrets(settings))
+
+
+def _secrets(settings: Settings) -> list[str]:
+    return [settings.api_key.reveal(), settings.webhook_secret.reveal()]
 
 
 @signals.worker_init.connect  # type: ignore[untyped-decorator]
