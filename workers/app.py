@@ -110,7 +110,9 @@ def _configure(app: Celery, settings: Settings) -> None:
 def run_worker(settings: Settings, *, concurrency: int | None, loglevel: str) -> None:
     """`dialer worker`: the same worker as `celery -A workers worker`, over `settings`."""
     app = make_app(settings)
-    argv: list[Any] = ["worker", f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
+    # JSON logs are for log shippers: no banner (Celery's --quiet) among them
+    argv: list[Any] = ["--quiet"] if settings.log_format == "json" else []
+    argv += ["worker", f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
     # A node name of its own: workers on one host must each answer the count of processes.
     argv.append(f"--hostname=dialer-{uuid.uuid4().hex[:8]}@%h")
     argv.append(f"--concurrency={concurrency or os.cpu_count() or 2}")
