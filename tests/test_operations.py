@@ -159,3 +159,56 @@ def _check_json_logs(text: str, api_key: str, cid: str) -> None:
     created = [e for e in entries if e.get("event") == "call_created"]
     assert created, "no call_created records"
     assert all(e["campaign"] == cid and e["row"] >= 1 and e["call_id"] for e in created)
+
+
+def test_flower_status_and_events_show_the_shifts_by_name_and_arguments(
+    store_and_tmp: tuple[RedisStore, Path], api_key: str
+) -> None:
+    store, tmp = store_and_tmp
+    flower_port = free_port()
+    with running_simulator(
+        api_key=Secret(api_key), speed=SPEED, call_limit=None, request_limit=None
+    ) as sim:
+        env = cluster_env(sim.base_url, api_key, tmp, FLOWER_UNAUTHENTICATED_API="true")
+        worker = CeleryWorker(env, tmp, "ops2")
+        with (tmp / "flower.log").open("wb") as flower_log, (tmp / "events.log").open("wb") as ev:
+            flower = subprocess.Popen(
+                [CELERY, "-A", "workers", "flower", f"--port={flower_port}",
+                 "--address=127.0.0.1"],
+                env=env, stdout=flower_log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+            events = subprocess.Popen(
+                [CELERY, "-A", "workers", "events", "--dump"],
+                env=env, stdout=ev, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        try:
+            wait_until(lambda: "ops2@" in celery(["status"], env), 60, "celery status")
+            wait_until(lambda: _flower(flower_port, "/healthcheck") == "OK", 60, "flower")
+            write_list(tmp / "list.csv", 20)
+            cid = submit(tmp / "list.csv", env)
+
+            def shift_shown() -> bool:
+                tasks = json.loads(_flower(flower_port, "/api/tasks") or "{}")
+                return any(
+                    t["name"] == "dialer.drive" and f"'campaign_id': '{cid}'" in t["kwargs"]
+                    for t in tasks.values()
+                )
+
+            wait_until(shift_shown, 60, "Flower to show a shift of the campaign")
+            wait_until(lambda: _ended(store, cid), 60, "the campaign to end")
+            dumped = (tmp / "events.log").read_text()
+            assert "dialer.drive" in dumped and cid in dumped, dumped[-2000:]
+        finally:
+            for proc in (flower, events):
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(20)
+            worker.stop()
+        assert len(sim.sim.audit()) == 20
+
+
+def _flower(port: int, path: str) -> str | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+            return str(answer.read().decode())
+    except OSError:
+        return None

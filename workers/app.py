@@ -60,7 +60,8 @@ class DialerCelery(Celery):  # type: ignore[misc]  # Celery is untyped
             # `celery worker` warns (running as root, say) before it sets up logging: those
             # lines are JSON too. The worker's own setup (below) then sets the level.
             setup_logging(logging.WARNING, "json", _secrets(settings))
-        _configure(self, settings)
+        # a source read by Celery's own loading (conf.update here would re-enter it)
+        self.config_from_object(celery_config(settings))
 
 
 def make_app(settings: Settings) -> Celery:
@@ -69,14 +70,15 @@ def make_app(settings: Settings) -> Celery:
     return create_app(lambda: settings)
 
 
-def _configure(app: Celery, settings: Settings) -> None:
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Celery's settings for the dialer, every choice explained."""
     if settings.redis_url is None:
         raise SettingsError(
             "REDIS_URL is not set: the workers' app needs the cluster's Redis, e.g. "
             "export REDIS_URL=redis://127.0.0.1:6379/0"
         )
     queue = settings.shift_queue
-    app.conf.update(
+    return dict(
         broker_url=settings.redis_url,
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
