@@ -164,3 +164,28 @@ def test_a_request_that_gets_no_answer_is_counted(tmp_path: Path) -> None:
     )
     client.create_call("agent", "+12125550100", {})
     assert sample(m, "dialer_api_requests_total", endpoint="POST /calls", status="no_answer") == 1
+
+
+def test_the_sample_dashboard_only_charts_metrics_the_dialer_exports(tmp_path: Path) -> None:
+    import json
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    dashboard = json.loads((root / "examples" / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    charted = {name for e in exprs for name in re.findall(r"\bdialer_[a-z_]+", e)}
+    store = SqliteStore(tmp_path / "s.sqlite")
+    try:
+        live_calls(store, n=1)
+        m = Metrics()
+        m.registry.register(StoreCollector(lambda: store, FakeClock()))
+        m.api_request("POST", "/calls", 429)
+        m.post_outcome("created")
+        m.call_created()
+        m.limiter_wait(0.2)
+        m.webhook_delivery("applied")
+        exported = set(re.findall(r"^(dialer_[a-z_]+)", generate_latest(m.registry).decode(), re.M))
+    finally:
+        store.close()
+    assert charted and charted <= exported, charted - exported
+    assert {"dialer_calls_created_total", "dialer_api_throttled_total"} <= charted
