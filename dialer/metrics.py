@@ -16,6 +16,7 @@ multiprocess mode.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from dialer.limiter import Limiter, StopCheck
     from dialer.services import Services
 
+log = logging.getLogger("dialer.metrics")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Limiter waits span microseconds (a free slot) to a minute (after a 429).
 WAIT_BUCKETS_S = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, float("inf"))
@@ -194,18 +196,26 @@ class StoreCollector:
             "Now minus the due time of the oldest call due for a poll (0: none overdue).",
             labels=["campaign"],
         )
-        store = self._store()
-        now = self._clock.now()
-        for meta in store.list_campaigns():
-            if meta.state not in (CampaignState.RUNNING, CampaignState.STOPPING):
-                continue
-            counts = store.counts(meta.campaign_id)
-            for status in RowStatus:
-                rows.add_metric([meta.campaign_id, status.value], counts.get(status, 0))
-            live.add_metric([meta.campaign_id], counts.get(RowStatus.ACTIVE, 0))
-            due_at = store.next_poll_at(meta.campaign_id)
-            lag.add_metric([meta.campaign_id], max(now - due_at, 0.0) if due_at else 0.0)
-        yield from (rows, live, lag)
+        up = GaugeMetricFamily("dialer_store_up", "1 when the store answered this scrape.")
+        try:
+            store = self._store()
+            now = self._clock.now()
+            for meta in store.list_campaigns():
+                if meta.state not in (CampaignState.RUNNING, CampaignState.STOPPING):
+                    continue
+                counts = store.counts(meta.campaign_id)
+                for status in RowStatus:
+                    rows.add_metric([meta.campaign_id, status.value], counts.get(status, 0))
+                live.add_metric([meta.campaign_id], counts.get(RowStatus.ACTIVE, 0))
+                due_at = store.next_poll_at(meta.campaign_id)
+                lag.add_metric([meta.campaign_id], max(now - due_at, 0.0) if due_at else 0.0)
+        except Exception as exc:  # the counters are still worth a scrape without the store
+            log.warning("metrics: the store did not answer (%s)", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield from (rows, live, lag, up)
 
 
 def prepare_multiprocess(folder: str | None) -> str:

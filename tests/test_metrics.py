@@ -189,3 +189,14 @@ def test_the_sample_dashboard_only_charts_metrics_the_dialer_exports(tmp_path: P
         store.close()
     assert charted and charted <= exported, charted - exported
     assert {"dialer_calls_created_total", "dialer_api_throttled_total"} <= charted
+
+
+def test_a_store_that_does_not_answer_leaves_the_counters_scrapable() -> None:
+    def broken() -> SqliteStore:
+        raise OSError("Redis went away")
+
+    m = Metrics()
+    m.call_created()
+    m.registry.register(StoreCollector(broken, FakeClock()))
+    text = generate_latest(m.registry).decode()
+    assert "dialer_store_up 0.0" in text and "dialer_calls_created_total 1.0" in text

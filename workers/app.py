@@ -160,7 +160,13 @@ def _worker_ready(sender: Any = None, **_: Any) -> None:
     from dialer.metrics import StoreCollector, exposition_registry, serve_metrics
 
     registry = exposition_registry(None, [StoreCollector(lambda: ctx.services.store, ctx.clock)])
-    serve_metrics(registry, port)
+    try:
+        serve_metrics(registry, port)
+    except OSError as exc:  # the worker still works; say what to change
+        log.error(
+            "metrics off: port %d cannot be used (%s); set another DIALER_METRICS_PORT", port, exc
+        )
+        return
     log.info("metrics on port %d (/metrics)", port, extra={"event": "metrics_listening"})
 
 
