@@ -316,6 +316,7 @@ def _no_campaign(campaign_id: str, services: Services) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for scripts).")
 def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
     from dialer.services import open_services
+    from dialer.status_report import status_view
 
     settings = Settings.from_env()
     clock = SystemClock()
@@ -327,7 +328,8 @@ def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
         if campaign_id and meta is None:
             raise CampaignNotFound(_no_campaign(campaign_id, services))
         if as_json or campaign_id is None:
-            _status_view(services, clock, campaign_id, wait, as_json)
+            for line in status_view(services, clock, campaign_id, wait, as_json):
+                _say(console, line)
             return
         assert campaign_id is not None
         while True:
@@ -346,49 +348,10 @@ def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
         if meta.reason:
             _say(console, f"reason: {meta.reason}")
         if services.cluster:
-            for line in _status_view(services, clock, campaign_id, False, False, quiet=True):
+            for line in status_view(services, clock, campaign_id, False, False, workers_only=True):
                 _say(console, line)
     finally:
         services.close()
-
-
-def _status_view(
-    services: Services,
-    clock: SystemClock,
-    campaign_id: str | None,
-    wait: bool,
-    as_json: bool,
-    *,
-    quiet: bool = False,
-) -> list[str]:
-    """`dialer status --json`, or without a campaign: the figures, then the workers. With
-    `quiet`, only the workers' lines are returned (the campaign's were printed)."""
-    import json
-
-    from dialer.status_report import StatusView, figures, live_campaigns
-
-    store = services.store
-    while True:
-        metas = [m for m in [store.get_campaign(campaign_id)] if m] if campaign_id else None
-        shown = metas if metas is not None else live_campaigns(store)
-        view = StatusView([figures(store, m, clock.now()) for m in shown], services.cluster)
-        done = all(f.state != CampaignState.RUNNING.value or f.left == 0 for f in view.campaigns)
-        if not wait or campaign_id is None or done:
-            break
-        clock.sleep(2.0)
-    if services.cluster:
-        from workers.inspection import consuming_workers
-
-        view.workers = [w.to_json() for w in consuming_workers(services.settings)]
-    lines = view.lines()
-    if quiet:
-        return lines[len(view.campaigns) :]
-    if as_json:
-        click.echo(json.dumps(view.to_json(), indent=2))
-    else:
-        for line in lines:
-            _say(Console(), line)
-    return lines
 
 
 @cli.command(help="Serve the built-in Voxpria simulator at http://127.0.0.1:PORT/api/v1.")

@@ -3,12 +3,18 @@ consuming the shifts (from Celery's inspect), as text or as one JSON object."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from campaigns.store import CampaignMeta, CampaignState, RowStatus, RowStore
+from dialer.clock import Clock
+
+if TYPE_CHECKING:
+    from dialer.services import Services
 
 LEFT = (RowStatus.PENDING, RowStatus.DIALING, RowStatus.ACTIVE)
+WAIT_POLL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -86,3 +92,33 @@ def _workers_line(workers: list[dict[str, Any]]) -> str:
         return "Workers: none is consuming the shifts (start some: dialer worker)."
     processes = sum(int(w["processes"]) for w in workers)
     return f"Workers: {len(workers)} consuming, {processes} processes"
+
+
+def status_view(
+    services: Services,
+    clock: Clock,
+    campaign_id: str | None,
+    wait: bool,
+    as_json: bool,
+    *,
+    workers_only: bool = False,
+) -> list[str]:
+    """The lines `dialer status` prints: one JSON object (`as_json`), or the campaigns' lines
+    then the workers' (only the workers' with `workers_only`). `wait` polls until CAMPAIGN ends."""
+    store = services.store
+    while True:
+        metas = [m for m in [store.get_campaign(campaign_id)] if m] if campaign_id else None
+        shown = metas if metas is not None else live_campaigns(store)
+        view = StatusView([figures(store, m, clock.now()) for m in shown], services.cluster)
+        done = all(f.state != CampaignState.RUNNING.value or f.left == 0 for f in view.campaigns)
+        if not wait or campaign_id is None or done:
+            break
+        clock.sleep(WAIT_POLL_S)
+    if services.cluster:
+        from workers.inspection import consuming_workers  # only the cluster mode needs Celery
+
+        view.workers = [w.to_json() for w in consuming_workers(services.settings)]
+    if as_json:
+        return [json.dumps(view.to_json(), indent=2)]
+    lines = view.lines()
+    return lines[len(view.campaigns) :] if workers_only else lines
