@@ -378,12 +378,7 @@ class Simulator:
     async def _sim_stats(self, request: Request) -> Response:
         requests = self.stats()
         return JSONResponse(
-            {
-                "requests": requests,
-                "total": sum(requests.values()),
-                "calls": len(self.audit()),
-                "throttled": self.throttled(),
-            }
+            {"requests": requests, "total": sum(requests.values()), "calls": len(self.audit())}
         )
 
     async def _sim_force(self, request: Request) -> Response:
