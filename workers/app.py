@@ -137,7 +137,7 @@ def _setup_logging(loglevel: int | str | None = None, **_: Any) -> None:
 
 
 def _secrets(settings: Settings) -> list[str]:
-    return [settings.api_key.reveal(), settings.webhook_secret.reveal()]
+    return [s.reveal() for s in (settings.api_key, settings.webhook_secret, settings.ui_token)]
 
 
 @signals.worker_init.connect  # type: ignore[untyped-decorator]
