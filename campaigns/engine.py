@@ -23,6 +23,7 @@ from dialer.client import VoxpriaClient
 from dialer.clock import Clock
 from dialer.errors import ApiUnavailable, AuthError
 from dialer.limiter import Limiter
+from dialer.metrics import NO_METRICS, Recorder
 
 log = logging.getLogger("dialer.engine")
 
@@ -35,6 +36,11 @@ NOT_FOUND = (
     "the API's answer to this call was lost and no matching call appeared in the call list: "
     "a call may or may not have been placed, so it is not dialled again"
 )
+
+
+def _fields(event: str, row: int, call_id: str | None) -> dict[str, object]:
+    """A log record's structured fields (DIALER_LOG_FORMAT=json); row numbers count from 1."""
+    return {"event": event, "row": row + 1, "call_id": call_id}
 
 
 def parse_time(text: str | None) -> float | None:
@@ -82,6 +88,7 @@ class Engine:
         client: VoxpriaClient,
         clock: Clock,
         owner: str,
+        metrics: Recorder = NO_METRICS,
     ) -> None:
         self.campaign_id = campaign_id
         self.policy = policy
@@ -90,6 +97,7 @@ class Engine:
         self.client = client
         self.clock = clock
         self.owner = owner
+        self.metrics = metrics
         self.stats = EngineStats()
         self._held: Row | None = None  # claimed, waiting a moment for a limiter slot
 
@@ -156,10 +164,13 @@ class Engine:
             self.store.dial_not_sent(cid, row.idx, now, "")
             raise
         after = self.clock.now()
+        self.metrics.post_outcome(type(outcome).__name__.lower())
         match outcome:
             case Created(call):
                 self.stats.calls_created += 1
                 self.stats.created_at.append(after)
+                self.metrics.call_created()
+                log.info("call created", extra=_fields("call_created", row.idx, call.call_id))
                 self.store.call_created(cid, row.idx, call, after + p.poll.next_check_s(0))
             case Rejected(code, message):
                 self.store.finish(
@@ -221,6 +232,8 @@ class Engine:
     def _adopt(self, row: Row, call: Call) -> None:
         now = self.clock.now()
         self.stats.calls_created += 1
+        self.metrics.call_created()
+        log.info("call found after a lost answer", extra=_fields("adopted", row.idx, call.call_id))
         self.store.call_created(self.campaign_id, row.idx, call, now)
         if call.is_final:
             self._record_final(row.idx, row.attempts, call)
@@ -282,6 +295,8 @@ class Engine:
         self.store.set_polled(self.campaign_id, due.idx, live, next_at)
 
     def _record_final(self, idx: int, attempts: int, call: Call) -> None:
+        status = call.status.value if call.status else "?"
+        log.info("call ended: %s", status, extra=_fields("call_ended", idx, call.call_id))
         record_final(
             self.store, self.campaign_id, idx, attempts, call, self.policy, self.clock.now()
         )

@@ -71,8 +71,11 @@ def _say(console: Console, message: str | Text) -> None:
 
 
 def _setup_logging(verbose: bool) -> None:
+    from dialer.logs import setup_logging
+
+    settings = Settings.from_env()
     level = logging.DEBUG if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(level, settings.log_format, [settings.api_key.reveal()])
     logging.getLogger("httpx").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
@@ -333,11 +336,16 @@ def _no_campaign(campaign_id: str, services: Services) -> str:
     )
 
 
-@cli.command(help="Print a campaign's progress; --wait returns when it ends.")
-@click.argument("campaign_id")
+@cli.command(
+    help="Print a campaign's progress (without CAMPAIGN: every running one) and, in cluster "
+    "mode, the workers consuming shifts; --wait returns when CAMPAIGN ends."
+)
+@click.argument("campaign_id", required=False)
 @click.option("--wait", is_flag=True, help="Return only when the campaign has ended.")
-def status(campaign_id: str, wait: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for scripts).")
+def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
     from dialer.services import open_services
+    from dialer.status_report import status_view
 
     settings = Settings.from_env()
     clock = SystemClock()
@@ -345,9 +353,14 @@ def status(campaign_id: str, wait: bool) -> None:
     console = Console()
     try:
         store = services.store
-        meta = store.get_campaign(campaign_id)
-        if meta is None:
+        meta = store.get_campaign(campaign_id) if campaign_id else None
+        if campaign_id and meta is None:
             raise CampaignNotFound(_no_campaign(campaign_id, services))
+        if as_json or campaign_id is None:
+            for line in status_view(services, clock, campaign_id, wait, as_json):
+                _say(console, line)
+            return
+        assert campaign_id is not None
         while True:
             meta = store.get_campaign(campaign_id)
             assert meta is not None
@@ -363,6 +376,9 @@ def status(campaign_id: str, wait: bool) -> None:
             clock.sleep(2.0)
         if meta.reason:
             _say(console, f"reason: {meta.reason}")
+        if services.cluster:
+            for line in status_view(services, clock, campaign_id, False, False, workers_only=True):
+                _say(console, line)
     finally:
         services.close()
 

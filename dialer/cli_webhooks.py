@@ -19,6 +19,7 @@ import re
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -28,6 +29,8 @@ from dialer.call import Webhook
 from dialer.client import Timeouts, VoxpriaClient
 from dialer.clock import SystemClock
 from dialer.errors import InputError, SettingsError
+from dialer.logs import setup_logging
+from dialer.metrics import Metrics, with_metrics_route
 from dialer.services import open_services
 from dialer.settings import Settings
 from dialer.webhook_server import WEBHOOK_PATH
@@ -59,14 +62,15 @@ def serve(host: str, port: int, verbose: bool, schedule_file: Path | None) -> No
         settings = dataclasses.replace(settings, schedule_file=schedule_file)
     if not settings.webhook_secret and not settings.ui_token:
         raise SettingsError(NOTHING_TO_SERVE)  # before anything else: no setting, no server
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    secrets = [settings.api_key.reveal(), settings.webhook_secret.reveal()]
+    secrets.append(settings.ui_token.reveal())
+    setup_logging(logging.DEBUG if verbose else logging.INFO, settings.log_format, secrets)
     clock = SystemClock()
     services = open_services(settings, clock)
     try:
-        served = build_serve_app(settings, services, clock)
+        metrics = Metrics()
+        served = build_serve_app(settings, services, clock, metrics=metrics)
+        served = replace(served, app=with_metrics_route(served.app, metrics, services, clock))
         _say_what_is_on(settings, services.cluster, f"http://{host}:{port}")
         with contextlib.suppress(KeyboardInterrupt):  # a Ctrl-C uvicorn passes on once done
             serve_app(served.app, host, port, access_log=verbose)

@@ -37,6 +37,7 @@ from dialer.call import (
 )
 from dialer.clock import Clock, SystemClock
 from dialer.errors import ApiError, ApiUnavailable, AuthError, NotFoundError
+from dialer.metrics import NO_METRICS, Recorder
 from dialer.settings import Secret
 
 log = logging.getLogger("dialer.client")
@@ -88,11 +89,13 @@ class VoxpriaClient:
         clock: Clock | None = None,
         before_request: Callable[[str], None] | None = None,
         get_attempts: int = 5,
+        metrics: Recorder = NO_METRICS,
     ) -> None:
         key = api_key.reveal()
         self._base_url = base_url.rstrip("/")
         self._clock: Clock = clock or SystemClock()
         self._before_request = before_request
+        self._metrics = metrics
         self._get_attempts = max(1, get_attempts)
         self._key_mask = _KeyMask(key)
         self._http = httpx.Client(
@@ -305,7 +308,9 @@ class VoxpriaClient:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             log.debug("%s %s -> %s after %d ms", method, path, type(exc).__name__, _ms(started))
+            self._metrics.api_request(method, path, None)
             raise
+        self._metrics.api_request(method, path, response.status_code)
         log.debug("%s %s -> %d in %d ms", method, path, response.status_code, _ms(started))
         return response
 

@@ -17,6 +17,7 @@ from dialer.client import Timeouts, VoxpriaClient
 from dialer.clock import Clock
 from dialer.errors import StoreError
 from dialer.limiter import Limiter, LocalLimiter, RedisLimiter
+from dialer.metrics import NO_METRICS, Recorder
 from dialer.redis_keys import RedisKeys, account_tag
 from dialer.settings import Settings
 
@@ -48,7 +49,7 @@ class Services:
     def cluster(self) -> bool:
         return self.redis is not None
 
-    def client(self, clock: Clock) -> VoxpriaClient:
+    def client(self, clock: Clock, metrics: Recorder = NO_METRICS) -> VoxpriaClient:
         """An API client whose every read waits for the account's request budget (a POST
         /calls is paced by the engine, which takes call and request slots in one step)."""
 
@@ -62,6 +63,7 @@ class Services:
             clock=clock,
             before_request=before_request,
             timeouts=Timeouts(read_s=self.settings.http_read_timeout_s),
+            metrics=metrics,
         )
 
     def close(self) -> None:

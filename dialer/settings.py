@@ -97,6 +97,29 @@ def _megabytes(env: Mapping[str, str], name: str, default: float) -> float:
     return _positive(env, name, default, unit="megabytes")
 
 
+def _log_format(env: Mapping[str, str]) -> str:
+    text = env.get("DIALER_LOG_FORMAT", "").strip().lower() or "text"
+    if text not in ("text", "json"):
+        raise SettingsError(f"DIALER_LOG_FORMAT={text!r} is not a log format: write text or json.")
+    return text
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise SettingsError(f"{name}={text!r} is not a TCP port: write a number from 1 to 65535.")
+    return int(text)
+
+
+def _queue_name(env: Mapping[str, str], name: str, default: str) -> str:
+    text = env.get(name, "").strip() or default
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", text):
+        raise SettingsError(f"{name}={text!r} is not a queue name: use letters, digits and ._:-")
+    return text
+
+
 @dataclass(frozen=True)
 class Settings:
     api_key: Secret = field(default_factory=lambda: Secret(""))
@@ -119,6 +142,10 @@ class Settings:
     ui_max_upload_mb: float = 50.0
     # A campaign file whose campaigns the page's Schedules page shows (`dialer serve --schedule`).
     schedule_file: Path | None = None
+    # Operations: log lines as text or JSON; a worker's Prometheus port; the shifts' queue.
+    log_format: str = "text"
+    metrics_port: int | None = None
+    shift_queue: str = "dialer.shifts"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -155,6 +182,9 @@ class Settings:
             schedule_file=Path(env["DIALER_SCHEDULE_FILE"].strip())
             if env.get("DIALER_SCHEDULE_FILE", "").strip()
             else None,
+            log_format=_log_format(env),
+            metrics_port=_port(env, "DIALER_METRICS_PORT"),
+            shift_queue=_queue_name(env, "DIALER_SHIFT_QUEUE", cls.shift_queue),
         )
 
     def require_api_key(self) -> str:

@@ -166,6 +166,7 @@ class Simulator:
         self._balance = config.credits_balance
         self._balance_updated_s = clock.now()
         self._requests: Counter[str] = Counter()
+        self._throttled = 0  # 429 answers (quotas and spurious ones alike)
         self._call_quota = FixedWindowQuota(config.call_limit) if config.call_limit else None
         self._request_quota = (
             FixedWindowQuota(config.request_limit) if config.request_limit else None
@@ -193,6 +194,11 @@ class Simulator:
         """Requests received, by endpoint (`"GET /calls/{id}"`), `/_sim/*` excepted."""
         with self._lock:
             return dict(self._requests)
+
+    def throttled(self) -> int:
+        """How many requests were answered 429."""
+        with self._lock:
+            return self._throttled
 
     def force(self, fault: Fault, times: int = 1) -> None:
         """Make the next `times` chances of `fault` strike (deterministic tests)."""
@@ -259,6 +265,8 @@ class Simulator:
                 flaky = request.method == "GET" and self._faults.strikes(Fault.FLAKY_GET)
                 flaky_status = self._rng.choice((500, 503)) if flaky else 0
             if not verdict.allowed:
+                with self._lock:
+                    self._throttled += 1
                 return _throttled(verdict, "API request limit exceeded.")
             if flaky:
                 return _error(flaky_status, "Service temporarily unavailable.")
@@ -278,6 +286,9 @@ class Simulator:
             throttle = self._faults.strikes(Fault.THROTTLE)
             spurious = self._spurious_throttle(key) if throttle else None
             server_error = self._faults.strikes(Fault.ERROR_BEFORE_CREATE)
+        if not verdict.allowed or spurious:
+            with self._lock:
+                self._throttled += 1
         if not verdict.allowed:
             return _throttled(verdict, "Call limit exceeded.")
         if spurious:

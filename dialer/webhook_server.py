@@ -29,6 +29,7 @@ from starlette.routing import Route
 from campaigns.events import MalformedEvent, apply_event, parse_event
 from campaigns.store import RowStore
 from dialer.clock import Clock
+from dialer.metrics import NO_METRICS, Recorder
 from dialer.signatures import SignatureVerifier
 
 log = logging.getLogger("dialer.webhooks")
@@ -47,8 +48,9 @@ def create_webhook_app(
     clock: Clock,
     *,
     max_body_bytes: int = MAX_BODY_BYTES,
+    metrics: Recorder = NO_METRICS,
 ) -> Starlette:
-    receiver = _Receiver(store, verifier, clock, max_body_bytes)
+    receiver = _Receiver(store, verifier, clock, max_body_bytes, metrics)
     return Starlette(
         routes=[
             Route(WEBHOOK_PATH, receiver.receive, methods=["POST"]),
@@ -59,35 +61,49 @@ def create_webhook_app(
 
 class _Receiver:
     def __init__(
-        self, store: RowStore, verifier: SignatureVerifier, clock: Clock, max_body_bytes: int
+        self,
+        store: RowStore,
+        verifier: SignatureVerifier,
+        clock: Clock,
+        max_body_bytes: int,
+        metrics: Recorder = NO_METRICS,
     ) -> None:
         self._store = store
         self._verifier = verifier
         self._clock = clock
         self._max_body_bytes = max_body_bytes
+        self._metrics = metrics
 
     async def receive(self, request: Request) -> Response:
+        response, result = await self._receive(request)
+        self._metrics.webhook_delivery(result)
+        return response
+
+    async def _receive(self, request: Request) -> tuple[Response, str]:
+        """The answer, and the delivery's result for the metrics."""
         sender = request.client.host if request.client else "?"
         body = await _read_body(request, self._max_body_bytes)
         if isinstance(body, Response):
-            return body
+            return body, "too_large" if body.status_code == 413 else "malformed"
         verdict = self._verifier.verify(request.headers, body)
         if not verdict.ok:
             log.warning("delivery from %s refused: %s", sender, verdict.reason)
-            return _answer(401, "Invalid or missing webhook signature.")
+            return _answer(401, "Invalid or missing webhook signature."), "refused"
         try:
             event = parse_event(json.loads(body))
         except (ValueError, MalformedEvent) as exc:  # ValueError: not JSON, not UTF-8
             log.warning("signed delivery from %s is malformed: %s", sender, exc)
-            return _answer(400, "The body is not a webhook event {event, timestamp, data}.")
+            return _answer(400, "The body is not a webhook event {event, timestamp, data}."), (
+                "malformed"
+            )
         try:
             applied = await run_in_threadpool(apply_event, self._store, event, self._clock.now())
         except Exception:  # the store failed: a 5xx makes Voxpria deliver it again
             log.exception("%s could not be recorded; the sender will retry", event.name)
-            return _answer(500, "The event could not be recorded; deliver it again.")
+            return _answer(500, "The event could not be recorded; deliver it again."), "error"
         call_id = event.call.call_id if event.call else "-"
         log.info("%s %s: %s", event.name, call_id, applied.value)
-        return JSONResponse({"received": True, "result": applied.value})
+        return JSONResponse({"received": True, "result": applied.value}), applied.value
 
 
 async def _read_body(request: Request, max_bytes: int) -> bytes | Response:
@@ -123,7 +139,16 @@ def _answer(status_code: int, message: str) -> Response:
 def serve(app: Starlette, host: str, port: int, *, access_log: bool = False) -> None:
     """Serve until interrupted (what `dialer serve` runs). Each event is logged by the
     receiver already; uvicorn's access log would only repeat it."""
-    uvicorn.run(app, host=host, port=port, http="h11", log_level="info", access_log=access_log)
+    # log_config=None: uvicorn's lines go through the dialer's handler (text or JSON, redacted)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        http="h11",
+        log_level="info",
+        access_log=access_log,
+        log_config=None,
+    )
 
 
 @contextmanager

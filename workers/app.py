@@ -1,46 +1,177 @@
-"""The Celery app of the cluster mode, built from the settings (no module-level app)."""
+"""The Celery app of the cluster mode.
+
+`workers.celery` (the module-level app `celery -A workers` finds) is built by `create_app()` with
+nothing read at import: the settings are read from the environment when Celery first configures
+the app (`on_configure`: a worker starting, `celery -A workers inspect ...`), so importing the
+package reads nothing and fails on nothing. `make_app(settings)` builds one over given settings
+(the CLI's submissions, `dialer worker`).
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
+from kombu.entity import Queue
 
+from dialer.errors import SettingsError
+from dialer.logs import setup_logging
 from dialer.settings import Settings
 from workers.context import WorkerContext
-from workers.tasks import register_tasks
+from workers.tasks import DRIVE_TASK, register_tasks
+
+log = logging.getLogger("dialer.workers")
 
 # A task runs for one short shift (seconds); an unacked one is redelivered after this, which
 # recovers the shifts of a worker that was killed. Redelivery is harmless: the row store, not
 # the broker, decides who dials.
 VISIBILITY_TIMEOUT_S = 60
+# A shift lasts ~5 s (campaigns.shift.ShiftPlan). One still running at the soft limit is stuck
+# (an API answer that never ends, say): SoftTimeLimitExceeded ends it, and `drive` hands its
+# slot to the next shift as after any failure. The hard limit kills a process that ignores it.
+# Both are under the visibility timeout, so a live shift is never redelivered beside itself.
+SOFT_TIME_LIMIT_S = 30
+TIME_LIMIT_S = 45
+
+
+def create_app(settings: Callable[[], Settings] = Settings.from_env) -> Celery:
+    """A dialer app whose settings come from `settings()` when it is first configured."""
+    app = DialerCelery(WorkerContext(settings))
+    register_tasks(app, app.dialer_context)
+    return app
+
+
+class DialerCelery(Celery):  # type: ignore[misc]  # Celery is untyped
+    """The dialer's app: configured from its context's settings when Celery first needs its
+    configuration (a method, not the `on_configure` signal: a signal would swallow the error
+    that says REDIS_URL is missing)."""
+
+    def __init__(self, ctx: WorkerContext) -> None:
+        super().__init__("dialer", set_as_current=False)
+        self.dialer_context = ctx  # the worker's hooks below find it there
+
+    def on_configure(self) -> None:
+        settings = self.dialer_context.settings
+        if settings.log_format == "json" and not logging.getLogger().handlers:
+            # `celery worker` warns (running as root, say) before it sets up logging: those
+            # lines are JSON too. The worker's own setup (below) then sets the level.
+            setup_logging(logging.WARNING, "json", _secrets(settings))
+        # a source read by Celery's own loading (conf.update here would re-enter it)
+        self.config_from_object(celery_config(settings))
 
 
 def make_app(settings: Settings) -> Celery:
     if settings.redis_url is None:
         raise ValueError("the cluster mode needs REDIS_URL")
-    app = Celery("dialer", broker=settings.redis_url, set_as_current=False)
-    app.conf.update(
-        task_serializer="json",
-        accept_content=["json"],
-        task_ignore_result=True,
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        worker_hijack_root_logger=False,
+    return create_app(lambda: settings)
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Celery's settings for the dialer, every choice explained."""
+    if settings.redis_url is None:
+        raise SettingsError(
+            "REDIS_URL is not set: the workers' app needs the cluster's Redis, e.g. "
+            "export REDIS_URL=redis://127.0.0.1:6379/0"
+        )
+    queue = settings.shift_queue
+    return dict(
+        broker_url=settings.redis_url,
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        task_serializer="json",
+        accept_content=["json"],
+        # Shifts return nothing anyone reads: the store holds every outcome.
+        task_ignore_result=True,
+        # One queue for shifts, named in the settings (DIALER_SHIFT_QUEUE): a worker consumes
+        # it by default, and a deployment can give the dialer a queue of its own.
+        task_default_queue=queue,
+        task_queues=(Queue(queue),),  # type: ignore[no-untyped-call]
+        task_routes={DRIVE_TASK: {"queue": queue}},
+        # A shift is idempotent (leases in the store decide who dials), so the docs' advice for
+        # such tasks: acknowledge after it ran, and requeue it when its process dies mid-way.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # One message reserved per process: a busy process never sits on another's shift.
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=SOFT_TIME_LIMIT_S,
+        task_time_limit=TIME_LIMIT_S,
+        # No broker-level retries: a failed shift is already followed by the next one in its
+        # slot (`drive` hands over in `finally`), and a lost one by the dispatcher's restart.
+        task_annotations={DRIVE_TASK: {"max_retries": 0}},
+        # Events for `celery events` and Flower (the shifts as they are sent and run).
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        worker_hijack_root_logger=False,
     )
-    register_tasks(app, WorkerContext(settings))
-    return app
 
 
 def run_worker(settings: Settings, *, concurrency: int | None, loglevel: str) -> None:
+    """`dialer worker`: the same worker as `celery -A workers worker`, over `settings`."""
     app = make_app(settings)
-    argv: list[Any] = ["worker", f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
+    # JSON logs are for log shippers: no banner (Celery's --quiet) among them
+    argv: list[Any] = ["--quiet"] if settings.log_format == "json" else []
+    argv += ["worker", f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
     # A node name of its own: workers on one host must each answer the count of processes.
     argv.append(f"--hostname=dialer-{uuid.uuid4().hex[:8]}@%h")
     argv.append(f"--concurrency={concurrency or os.cpu_count() or 2}")
     app.worker_main(argv)
+
+
+# --- the worker's lifecycle: logging, and the metrics port (only for dialer apps) ---
+
+
+def _context_of(app: Any) -> WorkerContext | None:
+    return app.dialer_context if isinstance(app, DialerCelery) else None
+
+
+@signals.setup_logging.connect  # type: ignore[untyped-decorator]
+def _setup_logging(loglevel: int | str | None = None, **_: Any) -> None:
+    """Our handler instead of Celery's: the same lines as the dialer's, JSON when asked, the
+    API key redacted. (A receiver here means Celery configures no logging of its own.)"""
+    settings = Settings.from_env()
+    setup_logging(loglevel or logging.INFO, settings.log_format, _secrets(settings))
+
+
+def _secrets(settings: Settings) -> list[str]:
+    return [s.reveal() for s in (settings.api_key, settings.webhook_secret, settings.ui_token)]
+
+
+@signals.worker_init.connect  # type: ignore[untyped-decorator]
+def _worker_init(sender: Any = None, **_: Any) -> None:
+    ctx = _context_of(getattr(sender, "app", None))
+    if ctx is not None and ctx.settings.metrics_port is not None:
+        from dialer.metrics import MULTIPROC_ENV, prepare_multiprocess
+
+        # before the pool forks and before prometheus_client is imported (it picks its mode
+        # at import): every pool process then writes its counters where the port reads them
+        prepare_multiprocess(os.environ.get(MULTIPROC_ENV))
+
+
+@signals.worker_ready.connect  # type: ignore[untyped-decorator]
+def _worker_ready(sender: Any = None, **_: Any) -> None:
+    ctx = _context_of(getattr(sender, "app", None))
+    port = ctx.settings.metrics_port if ctx is not None else None
+    if ctx is None or port is None:
+        return
+    from dialer.metrics import StoreCollector, exposition_registry, serve_metrics
+
+    registry = exposition_registry(None, [StoreCollector(lambda: ctx.services.store, ctx.clock)])
+    try:
+        serve_metrics(registry, port)
+    except OSError as exc:  # the worker still works; say what to change
+        log.error(
+            "metrics off: port %d cannot be used (%s); set another DIALER_METRICS_PORT", port, exc
+        )
+        return
+    log.info("metrics on port %d (/metrics)", port, extra={"event": "metrics_listening"})
+
+
+@signals.worker_process_shutdown.connect  # type: ignore[untyped-decorator]
+def _process_shutdown(pid: int | None = None, **_: Any) -> None:
+    from dialer.metrics import mark_process_dead
+
+    mark_process_dead(pid or os.getpid())

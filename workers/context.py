@@ -1,37 +1,70 @@
-"""What a worker process needs to run shifts: the store, limiter and API client, opened once
-per process (after Celery forks it, so no connection crosses a fork)."""
+"""What a worker process needs to run shifts: the store, limiter, API client and metrics, opened
+once per process (after Celery forks it, so no connection crosses a fork)."""
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 
 from dialer.client import VoxpriaClient
 from dialer.clock import Clock, SystemClock
 from dialer.lease import Leases
+from dialer.metrics import NO_METRICS, MeteredLimiter, Recorder
 from dialer.redis_keys import RedisKeys
 from dialer.services import Services, open_services
 from dialer.settings import Settings
 
 
 class WorkerContext:
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
-        self.settings = settings
+    """`settings` may be a function: the module-level app reads the environment only when it is
+    configured, not when `workers` is imported."""
+
+    def __init__(
+        self, settings: Settings | Callable[[], Settings], clock: Clock | None = None
+    ) -> None:
+        self._load_settings = settings if callable(settings) else None
+        self._settings = settings if isinstance(settings, Settings) else None
         self.clock: Clock = clock or SystemClock()
         self.keys = RedisKeys()
         self._pid = -1
         self._services: Services | None = None
         self._client: VoxpriaClient | None = None
         self._leases: Leases | None = None
+        self._metrics: Recorder | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            assert self._load_settings is not None
+            self._settings = self._load_settings()
+        return self._settings
 
     def _open(self) -> None:
         if self._pid == os.getpid() and self._services is not None:
             return
         self._pid = os.getpid()
-        self._services = open_services(self.settings, self.clock)
-        self._client = self._services.client(self.clock)
-        assert self._services.redis is not None
-        self._leases = Leases(self._services.redis)
+        self._metrics = None
+        services = open_services(self.settings, self.clock)
+        # every answered wait is recorded (requests' waits too: the client's reads go through it)
+        services.limiter = MeteredLimiter(services.limiter, self.metrics)
+        self._services = services
+        self._client = services.client(self.clock, metrics=self.metrics)
+        assert services.redis is not None
+        self._leases = Leases(services.redis)
+
+    @property
+    def metrics(self) -> Recorder:
+        """Prometheus metrics when this worker has a port for them, else nothing kept. Built in
+        the process that records (after the fork), into the multiprocess folder."""
+        if self._metrics is None:
+            if self.settings.metrics_port is None:
+                self._metrics = NO_METRICS
+            else:
+                from dialer.metrics import Metrics
+
+                self._metrics = Metrics()
+        return self._metrics
 
     @property
     def services(self) -> Services:

@@ -10,7 +10,7 @@ from dialer.lease import Leases
 from dialer.redis_keys import RedisKeys
 from dialer.services import Services
 from workers.app import make_app
-from workers.tasks import DRIVE_TASK, start_slots
+from workers.tasks import send_shift, start_slots
 
 PING_TIMEOUT_S = 2.0
 DEFAULT_SLOTS = 2
@@ -45,7 +45,7 @@ def submit_campaign(
     services.store.update_campaign(campaign_id, settings=settings)
 
     def enqueue(cid: str, slot: int, task_id: str) -> None:
-        app.send_task(DRIVE_TASK, args=[cid, slot], task_id=task_id)
+        send_shift(app, cid, slot, task_id)
 
     start_slots(Leases(services.redis), keys or RedisKeys(), campaign_id, slots, enqueue)
     return Submitted(processes, slots)

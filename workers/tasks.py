@@ -19,6 +19,7 @@ from campaigns.engine import Engine
 from campaigns.shift import Shift, ShiftPlan
 from campaigns.store import CampaignState
 from dialer.lease import Leases
+from dialer.logs import log_context
 from dialer.redis_keys import RedisKeys
 from workers.context import WorkerContext
 
@@ -62,6 +63,7 @@ def drive(ctx: WorkerContext, campaign_id: str, slot: int, task_id: str, enqueue
         ctx.client,
         ctx.clock,
         owner=f"{ctx.identity()}:{task_id}",
+        metrics=ctx.metrics,
     )
     key = slot_key(ctx.keys, campaign_id, slot)
     plan = ShiftPlan(
@@ -76,7 +78,8 @@ def drive(ctx: WorkerContext, campaign_id: str, slot: int, task_id: str, enqueue
 
     state = CampaignState.RUNNING
     try:
-        state = Shift(engine, ctx.leases, ctx.clock, plan, supervise=supervise).work()
+        with log_context(campaign=campaign_id):
+            state = Shift(engine, ctx.leases, ctx.clock, plan, supervise=supervise).work()
     except Exception:
         # The shift failed (Redis or the API away for long): the next one tries again.
         log.exception("shift of campaign %s, slot %d failed", campaign_id, slot)
@@ -87,9 +90,14 @@ def drive(ctx: WorkerContext, campaign_id: str, slot: int, task_id: str, enqueue
                 enqueue(campaign_id, slot, next_id)
 
 
+def send_shift(app: Celery, campaign_id: str, slot: int, task_id: str) -> None:
+    # keyword arguments: Flower and `celery inspect` show them by name
+    app.send_task(DRIVE_TASK, kwargs={"campaign_id": campaign_id, "slot": slot}, task_id=task_id)
+
+
 def register_tasks(app: Celery, ctx: WorkerContext) -> None:
     def enqueue(campaign_id: str, slot: int, task_id: str) -> None:
-        app.send_task(DRIVE_TASK, args=[campaign_id, slot], task_id=task_id)
+        send_shift(app, campaign_id, slot, task_id)
 
     @app.task(name=DRIVE_TASK, bind=True)  # type: ignore[untyped-decorator]
     def drive_task(self: Any, campaign_id: str, slot: int) -> None:

@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from campaigns.schedule_file import ScheduleFile, load_schedule_file
 from dialer.call import Agent
 from dialer.clock import Clock
+from dialer.metrics import NO_METRICS, Recorder
 from dialer.services import Services
 from dialer.settings import Settings
 from dialer.signatures import SignatureVerifier
@@ -130,6 +131,7 @@ def build_serve_app(
     clock: Clock,
     *,
     failed_sign_in_delay_s: float = FAILED_SIGN_IN_DELAY_S,
+    metrics: Recorder = NO_METRICS,
 ) -> Served:
     """What `dialer serve` runs: the receiver when VOXPRIA_WEBHOOK_SECRET is set, the page when
     DIALER_UI_TOKEN is, both over the one store."""
@@ -137,7 +139,7 @@ def build_serve_app(
     if settings.webhook_secret:
         secret, tolerance_s = settings.webhook_secret, settings.webhook_tolerance_s
         verifier = SignatureVerifier(secret, tolerance_s, clock)
-        webhook_app = create_webhook_app(services.store, verifier, clock)
+        webhook_app = create_webhook_app(services.store, verifier, clock, metrics=metrics)
     runs = CampaignRuns(services, clock)
     if not settings.ui_token:
         return Served(create_serve_app(webhook_app, create_ui_off_app()), runs)
