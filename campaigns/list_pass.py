@@ -50,7 +50,9 @@ def read_list(
     """Every row of `contacts`, judged, in input order: `contacts.rows()`, faster on a large
     list. `workers` defaults to the usable cores; 0 or 1 reads in this process only."""
     count = usable_cores() if workers is None else workers
-    if count < 2 or _size_bytes(contacts) < min_bytes:
+    # A daemonic process (a Celery pool worker) may not start processes of its own.
+    in_daemon = multiprocessing.current_process().daemon
+    if count < 2 or in_daemon or _size_bytes(contacts) < min_bytes:
         return contacts.rows()
     return _parallel_rows(contacts, count, chunk_rows)
 

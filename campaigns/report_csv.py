@@ -47,7 +47,7 @@ def safe_cell(cell: str) -> str:
 def safe_cells(cells: list[str]) -> list[str]:
     starts = _FORMULA_STARTS
     for cell in cells:  # nearly every row has none: check before building a new list
-        if cell[:1] in starts:
+        if cell[:1] in starts and _NUMBER_LIKE.fullmatch(cell) is None:
             return [safe_cell(c) if c[:1] in starts else c for c in cells]
     return cells
 

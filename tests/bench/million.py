@@ -111,8 +111,13 @@ def _figures(jobs: dict[str, dict[str, Any]], size: str, full: bool) -> list[Fig
         )
     help_s = jobs["CLI help"]["elapsed_s"]
     figures.append(
-        Figure("CLI --help: time", EMBEDDED, {"elapsed_s": help_s}, f"{help_s:.2f} s",
-               TARGETS["CLI start"])
+        Figure(
+            "CLI --help: time",
+            EMBEDDED,
+            {"elapsed_s": help_s},
+            f"{help_s:.2f} s",
+            TARGETS["CLI start"],
+        )
     )
     return figures
 
