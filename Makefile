@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint demo bench bench-quick clean
+.PHONY: help install test lint demo bench bench-quick bench-million clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ bench: install ## measure pacing, API economy, ceiling and scale (under 10 minut
 
 bench-quick: install ## the same benchmark in its quick form (under a minute)
 	$(BIN)/python -m tests.bench.run --quick
+
+bench-million: install ## only the million-row figures beside their floors (issue 16)
+	$(BIN)/python -m tests.bench.run --only million
 
 clean: ## remove the virtualenv and state
 	rm -rf $(VENV) .dialer examples/out

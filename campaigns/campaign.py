@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from campaigns.contacts import ContactList
+from campaigns.list_pass import read_list
 from campaigns.policy import DialPolicy
 from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStore
 from dialer.errors import CampaignNotFound, InputError
@@ -61,7 +62,7 @@ def open_campaign(
             created_at=now,
             started_at=now,
         )
-        if store.create_campaign(meta, contacts.rows() if rows is None else rows):
+        if store.create_campaign(meta, read_list(contacts) if rows is None else rows):
             return Opened(meta, resumed=False)
         existing = store.get_campaign(campaign_id)
         if existing is None:  # pragma: no cover - created and deleted in between

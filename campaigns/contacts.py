@@ -284,11 +284,25 @@ class ContactList:
         self._suppressed = suppressed
 
     def rows(self) -> Iterator[NewRow]:
-        judge = _RowJudge(self.keys, self._columns, PhoneReader(self._region), self._suppressed)
+        judge = self.judge()
+        for idx, cells in self.records():
+            yield judge.judge(idx, cells)
+
+    @property
+    def region(self) -> str:
+        return self._region
+
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        """Each data row's index and cells, fitted to the header's width, not yet judged
+        (campaigns/list_pass.py reads the numbers of many at once in other processes)."""
         records = self._table.records()
         next(records, None)  # the header
         for idx, (line, cells) in enumerate(records):
-            yield judge.judge(idx, self._fit(idx, line, cells))
+            yield idx, self._fit(idx, line, cells)
+
+    def judge(self) -> RowJudge:
+        """A judge for one pass over the rows, in order (it remembers the numbers seen)."""
+        return RowJudge(self.keys, self._columns, PhoneReader(self._region), self._suppressed)
 
     def _fit(self, idx: int, line: int, cells: list[str]) -> list[str]:
         width = len(self.headers)
@@ -310,7 +324,7 @@ class ContactList:
         return digest.hexdigest()
 
 
-class _RowJudge:
+class RowJudge:
     """Decides one pass's rows; holds that pass's index of numbers already seen."""
 
     def __init__(
@@ -323,8 +337,10 @@ class _RowJudge:
         self._first_row_by_number: dict[str, int] = {}
         self._zone_is_known: dict[str, bool] = {}
 
-    def judge(self, idx: int, cells: list[str]) -> NewRow:
-        reading = self._phones.read(cells[self._columns.phone])
+    def judge(self, idx: int, cells: list[str], reading: PhoneReading | None = None) -> NewRow:
+        """Row `idx`; `reading` is its phone cell already read (by another process), if so."""
+        if reading is None:
+            reading = self._phones.read(cells[self._columns.phone])
         variables = {self._keys[i]: cells[i] for i in self._columns.variables if cells[i]}
         status, zones, error = self._status(idx, reading, cells)
         return NewRow(idx, cells, reading.e164, status, variables, zones, error)

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from campaigns.contacts import ListOptions, open_contact_list
+from campaigns.contacts import ContactList, ListOptions, open_contact_list
+from campaigns.list_pass import read_list
+from campaigns.report import ReportInfo, dry_run_rows, write_report
 from campaigns.store import NewRow, RowStatus
 from campaigns.windows import CallingWindow
 
@@ -61,6 +63,65 @@ def effective_rate(
     return min(rates, key=lambda rate: rate[0])
 
 
+class PlanTally:
+    """The plan's counts, taken row by row as the rows stream past (to the report or the
+    store), so that the plan needs no pass of its own over the list."""
+
+    def __init__(self) -> None:
+        self.statuses: Counter[str] = Counter()
+        self.ready_by_zones: Counter[tuple[str, ...]] = Counter()
+
+    def add(self, row: NewRow) -> None:
+        if row.status == RowStatus.PENDING:
+            self.statuses[RowStatus.READY] += 1
+            self.ready_by_zones[row.zones] += 1
+        else:
+            self.statuses[row.status] += 1
+
+    def counted(self, rows: Iterable[NewRow]) -> Iterator[NewRow]:
+        """`rows`, unchanged, each one counted as it passes."""
+        add = self.add
+        for row in rows:
+            add(row)
+            yield row
+
+    def plan(
+        self,
+        window: CallingWindow,
+        now: float,
+        call_rate_per_s: float,
+        request_rate_per_s: float,
+        agent_rate_per_s: float | None = None,
+    ) -> Plan:
+        statuses, ready_by_zones = self.statuses, self.ready_by_zones
+        # Windows are checked per distinct set of zones: a handful, whatever the row count.
+        opens_by_zones = {zones: window.next_open(zones, now) for zones in ready_by_zones}
+        ready_by_zone: Counter[str] = Counter()
+        for zones, count in ready_by_zones.items():
+            ready_by_zone.update(dict.fromkeys(zones, count))
+        openings = [
+            ZoneOpening(zone, count, window.next_open((zone,), now))
+            for zone, count in ready_by_zone.most_common()
+        ]
+        rate_per_s, limited_by = effective_rate(
+            call_rate_per_s, request_rate_per_s, agent_rate_per_s
+        )
+        ready = statuses[RowStatus.READY]
+        known_opens = [t for t in opens_by_zones.values() if t is not None]
+        return Plan(
+            rows_read=sum(statuses.values()),
+            counts={status: statuses[status] for status in _STATUS_ORDER} | dict(statuses),
+            zones=openings,
+            window=window,
+            now=now,
+            rate_per_s=rate_per_s,
+            limited_by=limited_by,
+            estimated_run_s=ready / rate_per_s if rate_per_s > 0 else float("inf"),
+            never_open_rows=sum(n for z, n in ready_by_zones.items() if opens_by_zones[z] is None),
+            first_open_at=min(known_opens, default=None),
+        )
+
+
 def build_plan(
     rows: Iterable[NewRow],
     window: CallingWindow,
@@ -69,36 +130,10 @@ def build_plan(
     request_rate_per_s: float,
     agent_rate_per_s: float | None = None,
 ) -> Plan:
-    statuses: Counter[str] = Counter()
-    ready_by_zones: Counter[tuple[str, ...]] = Counter()
+    tally = PlanTally()
     for row in rows:
-        statuses[RowStatus.READY if row.status == RowStatus.PENDING else row.status] += 1
-        if row.status == RowStatus.PENDING:
-            ready_by_zones[row.zones] += 1
-    # Windows are checked per distinct set of zones: a handful, whatever the row count.
-    opens_by_zones = {zones: window.next_open(zones, now) for zones in ready_by_zones}
-    ready_by_zone: Counter[str] = Counter()
-    for zones, count in ready_by_zones.items():
-        ready_by_zone.update(dict.fromkeys(zones, count))
-    openings = [
-        ZoneOpening(zone, count, window.next_open((zone,), now))
-        for zone, count in ready_by_zone.most_common()
-    ]
-    rate_per_s, limited_by = effective_rate(call_rate_per_s, request_rate_per_s, agent_rate_per_s)
-    ready = statuses[RowStatus.READY]
-    known_opens = [t for t in opens_by_zones.values() if t is not None]
-    return Plan(
-        rows_read=sum(statuses.values()),
-        counts={status: statuses[status] for status in _STATUS_ORDER} | dict(statuses),
-        zones=openings,
-        window=window,
-        now=now,
-        rate_per_s=rate_per_s,
-        limited_by=limited_by,
-        estimated_run_s=ready / rate_per_s if rate_per_s > 0 else float("inf"),
-        never_open_rows=sum(n for z, n in ready_by_zones.items() if opens_by_zones[z] is None),
-        first_open_at=min(known_opens, default=None),
-    )
+        tally.add(row)
+    return tally.plan(window, now, call_rate_per_s, request_rate_per_s, agent_rate_per_s)
 
 
 def format_plan(plan: Plan) -> str:
@@ -168,10 +203,29 @@ def plan_contact_list(
     agent_rate_per_s: float | None = None,
     now: float | None = None,
 ) -> Plan:
-    """Open, read and plan a list in one go: the dry run without printing (and the
-    benchmark's entry point)."""
+    """Open, read and plan a list in one go: the dry run without printing or a report."""
     contacts = open_contact_list(path, options)
     at = time.time() if now is None else now
     return build_plan(
-        contacts.rows(), window, at, call_rate_per_s, request_rate_per_s, agent_rate_per_s
+        read_list(contacts), window, at, call_rate_per_s, request_rate_per_s, agent_rate_per_s
     )
+
+
+def dry_run(
+    contacts: ContactList,
+    report: Path,
+    info: ReportInfo,
+    window: CallingWindow,
+    now: float,
+    call_rate_per_s: float,
+    request_rate_per_s: float,
+    agent_rate_per_s: float | None = None,
+    *,
+    csv_raw: bool = False,
+) -> Plan:
+    """The dry run in one pass over the list: each row, as the report takes it, is counted
+    for the plan. The report is written whole (or not at all) before the plan is returned."""
+    tally = PlanTally()
+    rows = dry_run_rows(tally.counted(read_list(contacts)))
+    write_report(report, list(contacts.headers), rows, info, csv_raw=csv_raw)
+    return tally.plan(window, now, call_rate_per_s, request_rate_per_s, agent_rate_per_s)

@@ -302,6 +302,9 @@ class RedisStore:
         for start in range(0, total, _BATCH):
             yield from self._rows(campaign_id, range(start, min(start + _BATCH, total)))
 
+    def iter_report_rows(self, campaign_id: str) -> Iterator[Row]:
+        return self.iter_rows(campaign_id)
+
     def counts(self, campaign_id: str) -> dict[RowStatus, int]:
         raw = self._r.hgetall(self._k.counts(campaign_id))
         return {RowStatus(s): int(n) for s, n in raw.items() if int(n)}

@@ -3,10 +3,10 @@
 Columns (CONTRACT.md, "The outcome report"): the input's own cells, unchanged and as text, then
 `RESULT_COLUMNS`. The format follows the path's extension (`.csv`, `.xlsx`, any case).
 
-- CSV: UTF-8 with a BOM (Excel then shows accents), RFC 4180 quoting, `\\r\\n` line endings.
-  Cells are written exactly as read, so a cell such as `=1+2` is still a formula to a
-  spreadsheet that opens the CSV: the contract wants the input unchanged; use `.xlsx` for a
-  report that is safe to open.
+- CSV (campaigns/report_csv.py): UTF-8 with a BOM, RFC 4180 quoting, `\\r\\n` line endings.
+  Cells are written as read, except that a cell a spreadsheet would take for a formula
+  (`=1+2`, `@SUM(A1)`, from the input or the API) gets a `'` in front, which makes it text;
+  numbers and phone numbers are left as they are. `csv_raw` writes every cell exactly as read.
 - XLSX (XlsxWriter, constant_memory: memory stays flat whatever the row count): sheet
   `Outcomes` with the rows (header frozen, autofilter), every input or API cell stored as a
   string (never a formula, number or link); `attempts` is a number. Sheet `Summary` second:
@@ -24,9 +24,7 @@ behind, never a torn report.
 from __future__ import annotations
 
 import contextlib
-import csv
 import errno
-import io
 import itertools
 import os
 import re
@@ -44,6 +42,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from campaigns.report_csv import write_csv
 from campaigns.store import CampaignMeta, CampaignState, NewRow, Row, RowStatus
 from campaigns.summary import SummaryCounter
 from dialer.errors import DialerError, InputError
@@ -244,12 +243,14 @@ def write_report(
     info: ReportInfo,
     *,
     max_rows_per_sheet: int = XLSX_MAX_ROWS,
+    csv_raw: bool = False,
 ) -> dict[str, int]:
     """Write the report at `path`, whole or not at all; return the rows by status.
 
     The counts hold every contract status (zero included, in the contract's order), then any
     mid-run status seen. `rows` is consumed once, streamed. `max_rows_per_sheet` (XLSX only,
-    header included) is Excel's limit; tests lower it.
+    header included) is Excel's limit; tests lower it. `csv_raw` (CSV only) writes cells
+    exactly as read, formula-looking ones included (`--csv-raw`).
     """
     report_format = _report_format(path)
     if not 2 <= max_rows_per_sheet <= XLSX_MAX_ROWS:
@@ -265,7 +266,7 @@ def write_report(
             raise IsADirectoryError(errno.EISDIR, "a folder has that name", str(path))
         with _atomic_output(path) as out:
             if report_format == "csv":
-                _write_csv(out, headers, rows, counter)
+                _write_csv(out, headers, rows, counter, raw=csv_raw)
             else:
                 _write_xlsx(out, headers, rows, info, counter, max_rows_per_sheet)
     except OSError as exc:
@@ -334,15 +335,15 @@ def _fsync_directory(directory: Path) -> None:
 
 
 def _write_csv(
-    out: IO[bytes], headers: list[str], rows: Iterable[ReportRow], counter: SummaryCounter
+    out: IO[bytes],
+    headers: list[str],
+    rows: Iterable[ReportRow],
+    counter: SummaryCounter,
+    *,
+    raw: bool,
 ) -> None:
-    # utf-8-sig writes the BOM; newline="" lets the csv module own the line endings.
-    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
-    writer = csv.writer(text, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([*headers, *RESULT_COLUMNS])
-    writer.writerows(_counted_records(rows, len(headers), counter))
-    text.flush()
-    text.detach()  # the caller owns `out`: it fsyncs and closes it
+    records = _counted_records(rows, len(headers), counter)
+    write_csv(out, [*headers, *RESULT_COLUMNS], records, raw=raw)
 
 
 def _counted_records(

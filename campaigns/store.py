@@ -159,6 +159,10 @@ class RowStore(Protocol):
     def iter_rows(self, campaign_id: str) -> Iterator[Row]:
         """Every row in input order, streamed in batches."""
 
+    def iter_report_rows(self, campaign_id: str) -> Iterator[Row]:
+        """`iter_rows` with only what the outcome report shows (variables, zones and leases
+        may be left empty): as cheap to read as the store can make it."""
+
     def counts(self, campaign_id: str) -> dict[RowStatus, int]:
         """Rows by status (statuses with no rows may be left out)."""
 

@@ -17,23 +17,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
-from rich.console import Console
-from rich.text import Text
 
-from campaigns.campaign import check_campaign_id, derive_campaign_id
-from campaigns.contacts import ContactList, ListOptions, open_contact_list
-from campaigns.plan import build_plan, format_plan
-from campaigns.policy import DialPolicy, PollPolicy, parse_duration_s, parse_redial
-from campaigns.report import ReportInfo, check_report_path, dry_run_rows, write_report
-from campaigns.store import CampaignState
-from campaigns.windows import CallingWindow
-from dialer import cli_schedule, cli_webhooks
-from dialer.clock import SystemClock
+from dialer.cli_lazy import LazyGroup
 from dialer.errors import CampaignNotFound, DialerError, InputError
-from dialer.launcher import Ended, Launch, launch, write_campaign_report
 from dialer.settings import Rate, Secret, Settings
 
-if TYPE_CHECKING:  # imported where used: httpx, redis and the engine cost half of a start-up
+# Each command imports what it needs when it runs (pandas-free, but openpyxl, phonenumbers,
+# httpx, redis, rich and the engine cost a second of start-up): `dialer --help` stays quick.
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+    from campaigns.contacts import ContactList
+    from campaigns.policy import DialPolicy, PollPolicy
     from campaigns.store import RowStore
     from dialer.services import Services
 
@@ -43,6 +39,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def main() -> None:
+    from rich.console import Console
+    from rich.text import Text
+
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -58,7 +57,7 @@ def main() -> None:
         sys.exit(EXIT_INTERRUPTED)
 
 
-@click.group(help="Bulk campaign dialer for the Voxpria voice-call API.")
+@click.group(cls=LazyGroup, help="Bulk campaign dialer for the Voxpria voice-call API.")
 @click.version_option(package_name="voxpria-dialer")
 def cli() -> None:
     pass
@@ -119,6 +118,12 @@ def _default_report(contacts: Path) -> Path:
 @click.option("--redial-after", default="30m", show_default=True, help="Wait before a redial.")
 @click.option("--suppress", type=click.Path(path_type=Path), help="Numbers never to call.")
 @click.option("--campaign", "campaign_id", help="Names the run; the same id resumes it.")
+@click.option(
+    "--csv-raw",
+    is_flag=True,
+    help="A CSV report with cells exactly as read, formula-looking ones included (for "
+    "programs, not spreadsheets).",
+)
 @click.option("--dry-run", is_flag=True, help="Validate and plan; call nobody.")
 @click.option("--detach", is_flag=True, help="Cluster mode: submit, print the id, return.")
 @click.option(
@@ -135,6 +140,15 @@ def _default_report(contacts: Path) -> Path:
 @click.option("--quiet", is_flag=True, help="Print only errors and the report's path.")
 @click.option("--verbose", is_flag=True, help="Log every request and decision.")
 def run(**opts: Any) -> None:
+    from rich.console import Console
+
+    from campaigns.campaign import check_campaign_id, derive_campaign_id
+    from campaigns.contacts import ListOptions, open_contact_list
+    from campaigns.policy import DialPolicy, parse_duration_s, parse_redial
+    from campaigns.report import check_report_path
+    from campaigns.windows import CallingWindow
+    from dialer.launcher import Ended, Launch, launch
+
     _setup_logging(opts["verbose"])
     settings = Settings.from_env()
     # --detach prints the campaign id alone on stdout: everything else goes to stderr
@@ -171,7 +185,7 @@ def run(**opts: Any) -> None:
         ),
     )
     if opts["dry_run"]:
-        _dry_run(console, contacts, policy, settings, report_path)
+        _dry_run(console, contacts, policy, settings, report_path, opts["csv_raw"])
         return
     with _maybe_simulator(settings, opts["simulate"]) as (settings, poll):
         if not settings.api_key:
@@ -191,6 +205,7 @@ def run(**opts: Any) -> None:
             quiet=opts["quiet"],
             detach=opts["detach"],
             console=console,
+            csv_raw=opts["csv_raw"],
         )
         end = launch(job)
     if end is Ended.DETACHED:
@@ -203,7 +218,9 @@ def _read_every_row(contacts: ContactList) -> None:
     """Read the whole list: a ragged row or a quote left open raises InputError naming it.
     (A run reads the rows when it stores the campaign, after the API checks the key and agent;
     without a key it would never get there and never tell.)"""
-    for _ in contacts.rows():
+    from campaigns.list_pass import read_list
+
+    for _ in read_list(contacts):
         pass
 
 
@@ -212,25 +229,37 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def _dry_run(
-    console: Console, contacts: ContactList, policy: DialPolicy, settings: Settings, report: Path
+    console: Console,
+    contacts: ContactList,
+    policy: DialPolicy,
+    settings: Settings,
+    report: Path,
+    csv_raw: bool,
 ) -> None:
-    clock = SystemClock()
-    plan = build_plan(
-        contacts.rows(),
+    from campaigns.plan import dry_run, format_plan
+    from campaigns.report import ReportInfo
+    from dialer.clock import SystemClock
+
+    info = ReportInfo("", policy.agent_id, str(contacts.path), "dry run", None, None)
+    plan = dry_run(
+        contacts,
+        report,
+        info,
         policy.window,
-        clock.now(),
+        SystemClock().now(),
         settings.call_limit.per_s,
         settings.request_limit.per_s,
         policy.agent_rate.per_s if policy.agent_rate else None,
+        csv_raw=csv_raw,
     )
     _say(console, format_plan(plan))
-    info = ReportInfo("", policy.agent_id, str(contacts.path), "dry run", None, None)
-    write_report(report, list(contacts.headers), dry_run_rows(contacts.rows()), info)
     _say(console, f"Nobody was called (dry run). Report: {report}")
 
 
 @contextmanager
 def _maybe_simulator(settings: Settings, simulate: bool) -> Iterator[tuple[Settings, PollPolicy]]:
+    from campaigns.policy import PollPolicy
+
     if not simulate:
         yield settings, PollPolicy(settings.poll_min_s, settings.poll_max_s)
         return
@@ -288,7 +317,17 @@ def _run_command(campaign_id: str) -> str:
     type=click.Path(path_type=Path),
     help="Write the Analysis sheet alone to this .xlsx (answer rates by hour, attempt...).",
 )
-def report(campaign_id: str, out: Path | None, analysis: Path | None) -> None:
+@click.option(
+    "--csv-raw",
+    is_flag=True,
+    help="A CSV report with cells exactly as read, formula-looking ones included.",
+)
+def report(campaign_id: str, out: Path | None, analysis: Path | None, csv_raw: bool) -> None:
+    from rich.console import Console
+
+    from campaigns.report import check_report_path
+    from dialer.clock import SystemClock
+    from dialer.launcher import write_campaign_report
     from dialer.progress import summary_table
     from dialer.services import open_services
 
@@ -304,7 +343,7 @@ def report(campaign_id: str, out: Path | None, analysis: Path | None) -> None:
         if analysis is not None:
             _write_analysis(services.store, campaign_id, analysis)
         if out is not None:
-            counts = write_campaign_report(services.store, campaign_id, out)
+            counts = write_campaign_report(services.store, campaign_id, out, csv_raw=csv_raw)
     finally:
         services.close()
     if analysis is not None:
@@ -344,6 +383,10 @@ def _no_campaign(campaign_id: str, services: Services) -> str:
 @click.option("--wait", is_flag=True, help="Return only when the campaign has ended.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for scripts).")
 def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
+    from rich.console import Console
+
+    from campaigns.store import CampaignState
+    from dialer.clock import SystemClock
     from dialer.services import open_services
     from dialer.status_report import status_view
 
@@ -447,9 +490,33 @@ def worker(concurrency: int | None, loglevel: str) -> None:
     run_worker(settings, concurrency=concurrency, loglevel=loglevel)
 
 
-cli.add_command(cli_webhooks.serve)
-cli.add_command(cli_webhooks.webhooks)
-cli.add_command(cli_schedule.schedule)
-cli.add_command(cli_schedule.run_scheduled)
-cli.add_command(cli_schedule.beat)
-cli.add_command(cli_schedule.export)
+# Commands of other modules, imported when they run; the line is what `dialer --help` lists.
+cli.add_lazy(
+    "serve",
+    "dialer.cli_webhooks:serve",
+    "Serve the webhook receiver (POST /webhooks/voxpria, GET /healthz) and the web page (/): "
+    "each is on when its setting is, VOXPRIA_WEBHOOK_SECRET and DIALER_UI_TOKEN.",
+)
+cli.add_lazy("webhooks", "dialer.cli_webhooks:webhooks", "Manage Voxpria webhook subscriptions.")
+cli.add_lazy(
+    "schedule",
+    "dialer.cli_schedule:schedule",
+    "Campaign files: campaigns that run by themselves on a schedule.",
+)
+cli.add_lazy(
+    "run-scheduled",
+    "dialer.cli_schedule:run_scheduled",
+    "Run one day's run of campaign NAME of FILE in the foreground (for cron): its id is "
+    "NAME-YYYY-MM-DD, so running it again resumes it and never calls a row twice.",
+)
+cli.add_lazy(
+    "beat",
+    "dialer.cli_schedule:beat",
+    "Run the schedule of a campaign FILE on the cluster (REDIS_URL): each run starts at its "
+    "local time, once however many beats run, and its report is written when it ends.",
+)
+cli.add_lazy(
+    "export",
+    "dialer.cli_schedule:export",
+    "Gather the outcomes of scheduled campaign NAME's runs into one report.",
+)

@@ -73,6 +73,7 @@ class Launch:
     detach: bool = False
     rows: Callable[[], Iterable[NewRow]] | None = None  # default: the list's rows
     console: Console = field(default_factory=Console)
+    csv_raw: bool = False  # --csv-raw: CSV cells exactly as read, formula-looking ones included
 
     def say(self, message: str | Text) -> None:
         """Print as it is: paths, ids and API text are never read as rich markup, and lines
@@ -104,7 +105,9 @@ def launch(job: Launch) -> Ended:
                 else:
                     end = _run_embedded(job, services, client, opened.meta)
             except DialerError:
-                write_campaign_report(services.store, job.campaign_id, job.report)
+                write_campaign_report(
+                    services.store, job.campaign_id, job.report, csv_raw=job.csv_raw
+                )
                 job.say(f"Report: {job.report}")  # every row says where it stands
                 raise
             if end is not Ended.DETACHED:
@@ -258,12 +261,14 @@ def _signals_stop(stop: StopSignal, job: Launch, store: RowStore, cid: str) -> I
             signal.signal(sig, old)
 
 
-def write_campaign_report(store: RowStore, cid: str, report: Path) -> dict[str, int]:
+def write_campaign_report(
+    store: RowStore, cid: str, report: Path, *, csv_raw: bool = False
+) -> dict[str, int]:
     meta = store.get_campaign(cid)
     if meta is None:
         raise CampaignNotFound(f"No campaign {cid} in the store.")
-    rows = report_rows(store.iter_rows(cid), meta.state)
-    return write_report(report, meta.headers, rows, ReportInfo.from_meta(meta))
+    rows = report_rows(store.iter_report_rows(cid), meta.state)
+    return write_report(report, meta.headers, rows, ReportInfo.from_meta(meta), csv_raw=csv_raw)
 
 
 def _finish(job: Launch, store: RowStore, end: Ended) -> None:
@@ -271,7 +276,7 @@ def _finish(job: Launch, store: RowStore, end: Ended) -> None:
 
     cid = job.campaign_id
     try:
-        counts = write_campaign_report(store, cid, job.report)
+        counts = write_campaign_report(store, cid, job.report, csv_raw=job.csv_raw)
     except DialerError as exc:
         if end is not Ended.LEFT:
             raise
@@ -291,7 +296,7 @@ def _finish(job: Launch, store: RowStore, end: Ended) -> None:
 
 
 def _already_finished(job: Launch, store: RowStore, meta: CampaignMeta) -> None:
-    write_campaign_report(store, meta.campaign_id, job.report)
+    write_campaign_report(store, meta.campaign_id, job.report, csv_raw=job.csv_raw)
     job.say(
         f"Campaign {meta.campaign_id} has already finished: nobody was called. Report written "
         f"again: {job.report}\nTo call the list again, give it a new id: "

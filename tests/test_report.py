@@ -26,6 +26,7 @@ from campaigns.report import (
     report_rows,
     write_report,
 )
+from campaigns.report_csv import is_formula_like
 from campaigns.store import CampaignMeta, CampaignState, NewRow, Row, RowStatus
 from campaigns.summary import REPORT_STATUSES
 from dialer.errors import DialerError, InputError
@@ -238,10 +239,10 @@ def test_report_info_from_meta_treats_unset_times_as_none() -> None:
 # --- CSV ---
 
 
-def test_csv_keeps_every_input_cell_and_the_result_columns(tmp_path: Path) -> None:
+def test_csv_raw_keeps_every_input_cell_and_the_result_columns(tmp_path: Path) -> None:
     path = tmp_path / "out.csv"
     rows = tricky_rows()
-    write_report(path, HEADERS, rows, INFO)
+    write_report(path, HEADERS, rows, INFO, csv_raw=True)
 
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # the BOM: Excel then reads UTF-8
@@ -253,6 +254,25 @@ def test_csv_keeps_every_input_cell_and_the_result_columns(tmp_path: Path) -> No
     for line, row in zip(lines[1:], rows, strict=True):
         assert line[: len(HEADERS)] == row.cells
         assert line[len(HEADERS) :] == expected_result(row)
+
+
+def test_csv_by_default_keeps_every_cell_but_makes_formulas_text(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+    rows = tricky_rows()
+    write_report(path, HEADERS, rows, INFO)
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        lines = list(csv.reader(f))
+    assert lines[0] == [*HEADERS, *RESULT_COLUMNS]
+    assert len(lines) == len(rows) + 1
+    neutralised = 0
+    for line, row in zip(lines[1:], rows, strict=True):
+        for got, cell in zip(line, [*row.cells, *expected_result(row)], strict=True):
+            if is_formula_like(cell):
+                assert got == "'" + cell
+                neutralised += 1
+            else:
+                assert got == cell  # numbers, phone numbers, text: as read
+    assert neutralised >= 3  # the formula cells of tricky_rows, and the API's `=2+2`
 
 
 def test_csv_writes_colliding_header_names_as_given(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from campaigns.redis_store import RedisStore
 from campaigns.sqlite_store import SqliteStore
-from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
+from campaigns.store import CampaignMeta, CampaignState, NewRow, Row, RowStatus, RowStore
 from dialer.call import Call, CallStatus
 from dialer.redis_keys import RedisKeys
 from tests.redis_support import clean_prefix, redis_or_skip, unique_prefix
@@ -168,6 +168,30 @@ def test_created_then_polled_then_final(campaign: RowStore) -> None:
     assert row.completed_at == "2025-02-09T12:02:07Z"
     assert campaign.in_flight(CID) == 0 and campaign.next_poll_at(CID) is None
     assert campaign.counts(CID)[RowStatus.COMPLETED] == 1
+    # The report's read gives the same rows as iter_rows in everything the report shows.
+    report_rows = list(campaign.iter_report_rows(CID))
+    assert [_reported(r) for r in report_rows] == [_reported(r) for r in campaign.iter_rows(CID)]
+    assert report_rows[idx].transcript == "hi" and report_rows[idx].status is RowStatus.COMPLETED
+
+
+def _reported(row: Row) -> tuple[object, ...]:
+    """What campaigns/report.py reads of a row."""
+    return (
+        row.idx,
+        row.cells,
+        row.to_number,
+        row.status,
+        row.error,
+        row.attempts,
+        row.call_id,
+        row.live_status,
+        row.outcome,
+        row.duration,
+        row.started_at,
+        row.completed_at,
+        row.recording,
+        row.transcript,
+    )
 
 
 def test_not_sent_goes_back_without_counting_an_attempt(campaign: RowStore) -> None:

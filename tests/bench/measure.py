@@ -32,6 +32,9 @@ def main(argv: list[str]) -> int:
     result = {
         "elapsed_s": elapsed_s,
         "peak_rss_mb": usage.ru_maxrss / 1024,  # KiB on Linux
+        # CPU seconds of the command and the children it waited for (worker processes): on a
+        # shared, loaded machine the wall time says more about the neighbours than the code.
+        "cpu_s": usage.ru_utime + usage.ru_stime,
         "returncode": proc.returncode,
     }
     out.write_text(json.dumps(result), encoding="utf-8")

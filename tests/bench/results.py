@@ -20,6 +20,7 @@ CLUSTER_3 = "cluster 3w"
 CELERY_RATE_LIMIT = "rate_limit 2w"  # Celery's own rate_limit, 2 worker processes
 CELERY_NOOP = "no-op 2w"  # a Celery task that does nothing, 2 worker processes
 PLAIN_LOOP = "plain loop"
+FLOOR = "floor"  # the least a program could spend on the same work (pandas, phonenumbers)
 COLUMNS = (
     EMBEDDED,
     CLUSTER,
@@ -29,6 +30,7 @@ COLUMNS = (
     CELERY_RATE_LIMIT,
     CELERY_NOOP,
     PLAIN_LOOP,
+    FLOOR,
 )
 MET, MISSED = "ok", "MISS"
 
