@@ -98,6 +98,15 @@ def _default_report(contacts: Path) -> Path:
 )
 @click.option("--phone-column", help="The column that holds the number.")
 @click.option(
+    "--phone-columns",
+    help="Phone columns in the order to try, comma-separated: a row whose first is empty is "
+    "called on the next (default: every phone column, mobile first).",
+)
+@click.option(
+    "--encoding", help="The CSV's text encoding, e.g. cp1251 (default: decided from the file)."
+)
+@click.option("--delimiter", help="The CSV's delimiter: , ; | or tab (default: sniffed).")
+@click.option(
     "--region",
     default="US",
     show_default=True,
@@ -164,6 +173,9 @@ def run(**opts: Any) -> None:
             variables=_split(opts["variables"]),
             timezone_column=opts["timezone_column"],
             suppress=opts["suppress"],
+            encoding=opts["encoding"],
+            delimiter=opts["delimiter"],
+            phone_columns=_split(opts["phone_columns"]),
         ),
     )
     if opts["dry_run"]:
@@ -219,6 +231,7 @@ def _dry_run(
         settings.request_limit.per_s,
         policy.agent_rate.per_s if policy.agent_rate else None,
     )
+    _say(console, f"List: {contacts.reading_note}")
     _say(console, format_plan(plan))
     info = ReportInfo("", policy.agent_id, str(contacts.path), "dry run", None, None)
     write_report(report, list(contacts.headers), dry_run_rows(contacts.rows()), info)
