@@ -102,7 +102,8 @@ def _siblings(region: str) -> list[str]:
 def test_the_issue_cases() -> None:
     assert PhoneReader("BB").read("310-1234").e164 == "+12463101234"
     assert PhoneReader("JE").read("07797 712345").e164 == "+447797712345"
-    assert PhoneReader("US").read("310-1234").error == "too short (no area code)"
+    assert PhoneReader("GG").read("01481 256789").e164 == "+441481256789"
+    assert PhoneReader("US").read("555-1234").error == "too short (no area code)"
 
 
 @pytest.mark.parametrize("region", _REGIONS)
