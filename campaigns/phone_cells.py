@@ -44,6 +44,12 @@ def read_cell(cell: str, reader: PhoneReader) -> PhoneReading:
     reading = reader.read(cell)
     if reading.is_valid:
         return reading
+    if cell.startswith("="):
+        return PhoneReading(
+            "",
+            error=f"a formula ({cell[:40]}) whose value was never saved: open the file in a "
+            "spreadsheet, let it calculate, save it, and use that file",
+        )
     if _E_NOTATION.match(cell):
         return PhoneReading(
             "",
