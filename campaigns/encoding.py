@@ -11,9 +11,9 @@ cp1252 "Èâàí" without an error. The decision is therefore:
 3. UTF-8 when the whole file decodes as UTF-8 (ASCII included): other encodings almost never do;
 4. otherwise charset-normalizer weighs every line holding a non-ASCII byte, from the whole file
    (ASCII lines say nothing), across the encodings above, and `campaigns.plausibility` scores
-   each reading as people's words (charset-normalizer alone ties on short texts). Candidates that read the evidence as
-   the same text are one answer; a single clear answer is used and named in the plan, anything
-   less is an InputError listing the likely ones and `--encoding NAME` to choose.
+   each reading as people's words (charset-normalizer alone ties on short texts). Candidates
+   that read the evidence as the same text are one answer; a single clear answer is used and
+   named in the plan, anything less is an InputError listing the likely ones and `--encoding NAME` to choose.
 """
 
 from __future__ import annotations

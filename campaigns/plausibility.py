@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import pairwise
 
 # Accented Latin letters of the languages written in the code pages weighed.
 _LANGUAGES = [
@@ -71,9 +72,7 @@ def _odd_word(word: str) -> bool:
         return True  # a symbol inside a word: ¸ ˇ ¯ ˝ ‰ ...
     if len({_script(ch) for ch in letters if not ch.isascii()} | _ascii_script(letters)) > 1:
         return True
-    if any(
-        ch.isupper() and not ch.isascii() and prev.islower() for prev, ch in zip(word, word[1:])
-    ):
+    if any(ch.isupper() and not ch.isascii() and prev.islower() for prev, ch in pairwise(word)):
         return True
     return _languages_needed({ch for ch in word.lower() if not ch.isascii()} & _ACCENTED) > 1
 
