@@ -13,7 +13,8 @@ cp1252 "Èâàí" without an error. The decision is therefore:
    (ASCII lines say nothing), across the encodings above, and `campaigns.plausibility` scores
    each reading as people's words (charset-normalizer alone ties on short texts). Candidates
    that read the evidence as the same text are one answer; a single clear answer is used and
-   named in the plan, anything less is an InputError listing the likely ones and `--encoding NAME` to choose.
+   named in the plan, anything less is an InputError listing the likely ones and
+   `--encoding NAME` to choose.
 """
 
 from __future__ import annotations
