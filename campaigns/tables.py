@@ -181,7 +181,8 @@ def _sniff_delimiter(sample: str) -> str:
         widths = [len(r) for r in _sample_records(sample, delimiter) if not is_blank(r)]
         if not widths:
             continue
-        width, count = Counter(widths).most_common(1)[0]
+        wide = [w for w in widths if w > 1]  # one-cell lines (titles, footers) say nothing
+        width, count = Counter(wide or widths).most_common(1)[0]
         score = (width > 1, count, width)
         if score > best_score:
             best, best_score = delimiter, score
