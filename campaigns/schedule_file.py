@@ -39,8 +39,9 @@ Campaign keys (in `[campaigns.NAME]` or `[defaults]`):
   (status completed) on one of the last 7 local dates, today included; default `"off"`.
 - `rate`, `max_active`, `window`, `redial`, `redial_after`, `suppress`, `phone_column`,
   `region`, `variables`, `timezone_column`, `webhooks`, `encoding`, `delimiter`,
-  `phone_columns`: as `dialer run`'s options, with its defaults; `redial` as text or a table, `variables` as a list or text, `suppress` a path like
-  `contacts`, `webhooks` true or false.
+  `phone_columns`: as `dialer run`'s options, with its defaults; `redial` as text or a table,
+  `variables` and `phone_columns` as a list or text, `suppress` a path like `contacts`,
+  `webhooks` true or false.
 
 Relative paths are relative to the campaign file's folder. A campaign's name is letters,
 digits, `.`, `_` and `-` (up to 89: the id adds 11). Every mistake, an unknown key included, is
