@@ -178,7 +178,7 @@ def _sniff_delimiter(sample: str) -> str:
     does not count against it), then the widest."""
     best, best_score = ",", (False, 0, 0)
     for delimiter in _DELIMITERS:
-        widths = [len(r) for r in _sample_records(sample, delimiter) if not is_blank(r)]
+        widths = [len(r) for r in _sample_records(sample, delimiter) if r]  # empty lines: not
         if not widths:
             continue
         wide = [w for w in widths if w > 1]  # one-cell lines (titles, footers) say nothing
