@@ -207,9 +207,12 @@ def _weigh(path: Path, label: str) -> TextEncoding:
     # Readings that give the same text are one answer (cp1252 and latin_1 on "é").
     readings: dict[str, tuple[float, str]] = {}
     for match in results:
-        codec = codecs.lookup(match.encoding).name.replace("-", "_")
-        if codec not in LABELS:
+        # of the code pages giving this same text, the most common one names it
+        same = [_codec(name) for name in match.could_be_from_charset or [match.encoding]]
+        known = [name for name in _WEIGHED if name in same]
+        if not known:
             continue
+        codec = known[0]
         text = str(match)
         score = implausibility(text) + 0.5 * match.chaos
         best = readings.get(text)
@@ -219,6 +222,10 @@ def _weigh(path: Path, label: str) -> TextEncoding:
     if ranked and (len(ranked) == 1 or ranked[1][0] - ranked[0][0] >= _CLEAR_MARGIN):
         return TextEncoding(ranked[0][1], "decided from the whole file")
     raise InputError(_unsure_message(label, [codec for _, codec in ranked[:4]], evidence))
+
+
+def _codec(name: str) -> str:
+    return codecs.lookup(name).name.replace("-", "_")
 
 
 def _unsure_message(label: str, candidates: list[str], evidence: bytes) -> str:
