@@ -31,7 +31,7 @@ from xml.parsers import expat
 from campaigns.xlsx_cells import CellFormats, cell_text, column_index
 from dialer.errors import InputError
 
-_FEED_BYTES = 64 * 1024
+_FEED_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -288,9 +288,18 @@ class _SheetState:
         self.value = ""
         self.formula = ""
         self.in_is = False
+        # per-element work dominates the read: names and columns are worked out once each
+        self._locals: dict[str, str] = {}
+        self._columns: dict[str, int] = {}
+
+    def _local(self, tag: str) -> str:
+        local = self._locals.get(tag)
+        if local is None:
+            local = self._locals[tag] = tag.rsplit("}", 1)[-1]
+        return local
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
-        local = tag.rsplit("}", 1)[-1]
+        local = self._local(tag)
         if local == "row":
             self.row_number = int(attrs.get("r", self.row_number + 1))
             self.cells, self.next_column = {}, 0
@@ -304,7 +313,7 @@ class _SheetState:
             self.value = ""
 
     def end(self, tag: str) -> None:
-        local = tag.rsplit("}", 1)[-1]
+        local = self._local(tag)
         if local == "v":
             self.value = self.text.value()
         elif local == "f":
@@ -319,9 +328,16 @@ class _SheetState:
         if local in ("v", "f", "t"):
             self.text.on = False
 
+    def _column(self, ref: str) -> int:
+        letters = ref.rstrip("0123456789")
+        column = self._columns.get(letters)
+        if column is None:
+            column = self._columns[letters] = column_index(letters)
+        return column
+
     def _end_cell(self) -> None:
         ref = self.cell.get("r")
-        column = column_index(ref) if ref else self.next_column
+        column = self._column(ref) if ref else self.next_column
         if column >= self.limits.columns:
             raise _Refused(
                 f"row {self.row_number} has a cell in column {column + 1:,}, past the limit of "
