@@ -20,6 +20,7 @@ cp1252 "Èâàí" without an error. The decision is therefore:
 from __future__ import annotations
 
 import codecs
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +32,9 @@ from dialer.errors import InputError
 
 ENCODING_HINT = "--encoding NAME"
 _CHUNK_BYTES = 1 << 20
-_EVIDENCE_BYTES = 2 << 20  # non-ASCII lines weighed; enough for any real decision
-_EVIDENCE_LINE_BYTES = 4096  # a line's share of the evidence (one odd line cannot swamp it)
+_EVIDENCE_LINES = 1024  # non-ASCII lines weighed, sampled evenly from the whole file
+_EVIDENCE_LINE_BYTES = 512  # a line's share of the evidence (one odd line cannot swamp it)
+_READ_LINE_BYTES = 64 * 1024
 _MAX_CHAOS = 0.2  # charset-normalizer's "mess" above which a reading is not believed
 _CLEAR_MARGIN = 0.04  # how much more plausible the winner must be than a different reading
 
@@ -186,17 +188,33 @@ def _check_decodes(path: Path, codec: str, label: str, why: str) -> None:
 
 
 def _evidence(path: Path) -> bytes:
-    """Every line holding a non-ASCII byte, from anywhere in the file, up to a bound."""
-    parts: list[bytes] = []
-    size = 0
+    """Lines holding a non-ASCII byte, from the whole file: all of them up to a bound, past it
+    a uniform sample (reservoir, seeded: the same file always gives the same answer)."""
+    chosen: list[bytes] = []
+    seen = 0
+    rng = random.Random(0)
     with path.open("rb") as file:
-        for line in iter(lambda: file.readline(_EVIDENCE_LINE_BYTES), b""):
-            if not line.isascii():
-                parts.append(line if line.endswith(b"\n") else line + b"\n")
-                size += len(parts[-1])
-                if size >= _EVIDENCE_BYTES:
-                    break
-    return b"".join(parts)
+        for line in iter(lambda: file.readline(_READ_LINE_BYTES), b""):
+            if line.isascii():
+                continue
+            seen += 1
+            slot = seen - 1 if seen <= _EVIDENCE_LINES else rng.randrange(seen)
+            if slot < _EVIDENCE_LINES:
+                piece = _cut(line)
+                if seen <= _EVIDENCE_LINES:
+                    chosen.append(piece)
+                else:
+                    chosen[slot] = piece
+    return b"".join(chosen)
+
+
+def _cut(line: bytes) -> bytes:
+    """A line shortened at a space, comma, tab or semicolon: bytes that are never the second
+    half of a double-byte character (Shift_JIS, Big5, GB18030, EUC-KR), so none is split."""
+    if len(line) > _EVIDENCE_LINE_BYTES:
+        cut = max(line.rfind(sep, 0, _EVIDENCE_LINE_BYTES) for sep in (b" ", b",", b"\t", b";"))
+        line = line[: cut if cut > 0 else 0]
+    return line.rstrip(b"\r\n") + b"\n"
 
 
 def _weigh(path: Path, label: str) -> TextEncoding:
