@@ -63,9 +63,12 @@ class XlsxReader:
         try:
             with zipfile.ZipFile(self.path) as archive:
                 self._check_archive(archive)
-                sheet, date1904 = self._first_sheet(archive)
-                formats = self._formats(archive, date1904)
-                strings = self._shared_strings(archive)
+                sheet, date1904, parts = self._first_sheet(archive)
+                names = set(archive.namelist())
+                styles = parts.get("styles", "xl/styles.xml")
+                shared = parts.get("sharedStrings", "xl/sharedStrings.xml")
+                formats = self._formats(archive, date1904, styles if styles in names else None)
+                strings = self._shared_strings(archive, shared if shared in names else None)
                 yield from self._sheet_rows(archive, sheet, formats, strings)
         except _Refused as error:
             raise InputError(f"{self.path}: {error}") from None
@@ -108,7 +111,9 @@ class XlsxReader:
         with archive.open(name) as part:
             yield from _feed(parser, part, name, limit)
 
-    def _first_sheet(self, archive: zipfile.ZipFile) -> tuple[str, bool]:
+    def _first_sheet(self, archive: zipfile.ZipFile) -> tuple[str, bool, dict[str, str]]:
+        """The first sheet's part, whether dates count from 1904, and the workbook's other
+        parts by kind (`styles`, `sharedStrings`), as its relationships name them."""
         sheets: list[str] = []
         date1904 = [False]
 
@@ -124,29 +129,31 @@ class XlsxReader:
             archive, "xl/workbook.xml", self.limits.small_part_bytes, {"StartElementHandler": start}
         ):
             pass
-        targets = self._relationships(archive)
+        targets, kinds = self._relationships(archive)
         if not sheets or sheets[0] not in targets:
             raise _Refused("has no worksheet: save the list as .xlsx from a spreadsheet")
-        return targets[sheets[0]], date1904[0]
+        return targets[sheets[0]], date1904[0], kinds
 
-    def _relationships(self, archive: zipfile.ZipFile) -> dict[str, str]:
+    def _relationships(self, archive: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]]:
         targets: dict[str, str] = {}
+        kinds: dict[str, str] = {}
 
         def start(tag: str, attrs: dict[str, str]) -> None:
             if tag.rsplit("}", 1)[-1] == "Relationship" and "Id" in attrs:
                 target = attrs.get("Target", "")
                 target = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
                 targets[attrs["Id"]] = target
+                kinds[attrs.get("Type", "").rsplit("/", 1)[-1]] = target
 
         for _ in self._parse(
             archive, _MAIN_RELS, self.limits.small_part_bytes, {"StartElementHandler": start}
         ):
             pass
-        return targets
+        return targets, kinds
 
-    def _formats(self, archive: zipfile.ZipFile, date1904: bool) -> CellFormats:
+    def _formats(self, archive: zipfile.ZipFile, date1904: bool, name: str | None) -> CellFormats:
         formats = CellFormats(date1904)
-        if "xl/styles.xml" not in archive.namelist():
+        if name is None:
             return formats
         in_xfs = [False]
 
@@ -165,16 +172,15 @@ class XlsxReader:
 
         for _ in self._parse(
             archive,
-            "xl/styles.xml",
+            name,
             self.limits.small_part_bytes,
             {"StartElementHandler": start, "EndElementHandler": end},
         ):
             pass
         return formats
 
-    def _shared_strings(self, archive: zipfile.ZipFile) -> list[str]:
-        name = "xl/sharedStrings.xml"
-        if name not in archive.namelist():
+    def _shared_strings(self, archive: zipfile.ZipFile, name: str | None) -> list[str]:
+        if name is None:
             return []
         strings: list[str] = []
         text = _Text(self.limits.cell_chars, "a shared string")
