@@ -22,6 +22,7 @@ _SEVERAL = re.compile(r"\s*(?::::|;|/|\||\n|\r)\s*")
 _DECIMAL = re.compile(r"^\s*(\+?\d{6,})\.0+\s*$")
 _E_NOTATION = re.compile(r"^\s*[+-]?\d(?:[.,]\d+)?[eE]\+?\d+\s*$")
 _MAX_PARTS = 10  # numbers weighed in one cell
+_MIN_DIGITS = 6  # a part with fewer digits is a piece of one number, not a number
 
 
 def read_row_phone(
@@ -62,7 +63,11 @@ def read_cell(cell: str, reader: PhoneReader) -> PhoneReading:
             return _noted(digits, f"read {cell.strip()} as {decimal.group(1)} (saved as a decimal)")
         return digits
     parts = [part for part in _SEVERAL.split(cell) if part.strip()]
-    if len(parts) > 1:
+    # `/` also sits inside one number (`0171/1234567`): there, several only if each part
+    # could be a number on its own
+    sure = any(mark in cell for mark in (":::", ";", "|", "\n"))
+    digits = all(sum(ch.isdigit() for ch in part) >= _MIN_DIGITS for part in parts)
+    if len(parts) > 1 and (sure or digits):
         return _first_callable(parts[:_MAX_PARTS], reader, len(parts)) or reading
     return reading
 

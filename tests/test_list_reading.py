@@ -353,3 +353,10 @@ def test_xlsx_and_unsure_encoding_through_the_command(
     code, output, _ = command_runs["ambiguous.csv"]
     assert code == 2 and output.startswith("error: ") and output.count("\n") == 1, output
     assert "--encoding cp1252" in output and "--encoding NAME" in output
+
+
+def test_a_slash_inside_one_number_is_not_two_numbers(tmp_path: Path) -> None:
+    path = write(tmp_path, "de.csv", "Name,Telefon\nAnn,0171/1234567\nBob,030/12\n")
+    ann, bob = rows_of(path, region="DE")
+    assert ann.to_number == "+491711234567"
+    assert bob.status == INVALID and "numbers in the cell" not in bob.error
