@@ -24,6 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 
 from campaigns.contacts import ContactList
+from campaigns.phone_cells import read_row_phone
 from campaigns.phones import PhoneReader, PhoneReading
 from campaigns.store import NewRow
 
@@ -67,7 +68,8 @@ def _size_bytes(contacts: ContactList) -> int:
 def _parallel_rows(contacts: ContactList, workers: int, chunk_rows: int) -> Iterator[NewRow]:
     judge = contacts.judge()
     records = contacts.records()
-    phone = contacts.phone_index
+    phones = contacts.phone_columns
+    headers = [contacts.headers[i] for i in phones]
     region = contacts.region
     # spawn, not fork: the caller may be a threaded server (dialer serve), and a forked copy
     # of its locks can deadlock.
@@ -77,8 +79,8 @@ def _parallel_rows(contacts: ContactList, workers: int, chunk_rows: int) -> Iter
     def submit() -> bool:
         chunk = list(islice(records, chunk_rows))
         if chunk:
-            texts = [cells[phone] for _, cells in chunk]
-            pending.append((chunk, pool.submit(read_numbers, region, texts)))
+            texts = [[cells[i] for i in phones] for _, cells in chunk]
+            pending.append((chunk, pool.submit(read_numbers, region, headers, texts)))
         return bool(chunk)
 
     try:
@@ -94,10 +96,13 @@ def _parallel_rows(contacts: ContactList, workers: int, chunk_rows: int) -> Iter
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def read_numbers(region: str, texts: list[str]) -> list[PhoneReading]:
-    """A chunk of phone cells read (in a worker process)."""
-    read = _reader(region).read
-    return [read(text) for text in texts]
+def read_numbers(
+    region: str, headers: list[str], rows: list[list[str]]
+) -> list[PhoneReading]:
+    """A chunk of rows' phone cells (in `headers`' order) read, in a worker process."""
+    reader = _reader(region)
+    order = range(len(headers))
+    return [read_row_phone(cells, order, headers, reader)[0] for cells in rows]
 
 
 @functools.cache

@@ -6,8 +6,7 @@ of microseconds per number, so a reader keeps a bounded cache of the texts it ha
 reads plain digit strings (`+14155550123`, `415 555 0123`) without `phonenumbers.parse`. Validity
 is phonenumbers' own (`number_type`), replayed with each country's patterns compiled once;
 tests/test_phones.py checks both shortcuts against phonenumbers on random numbers.
-
-The module also knows which header names a column of phone numbers (`find_phone_column`).
+Which header names a phone column is `campaigns.headers`' concern.
 """
 
 from __future__ import annotations
@@ -25,21 +24,6 @@ from phonenumbers.tzdata import TIMEZONE_DATA
 
 from dialer.errors import InputError
 
-# Header names (compared without case, spaces, `_` and `-`) that name the phone column.
-PHONE_HEADER_NAMES = (
-    "phone",
-    "phonenumber",
-    "tonumber",
-    "number",
-    "mobile",
-    "mobilephone",
-    "cell",
-    "cellphone",
-    "telephone",
-    "tel",
-    "phone1value",  # Google Contacts exports "Phone 1 - Value"
-)
-_HEADER_NOISE = str.maketrans("", "", " _-\t")
 _SEPARATORS = str.maketrans("", "", " -.()")
 _READ_CACHE_SIZE = 65_536  # distinct texts remembered; bounds memory on huge lists
 _MAX_NATIONAL_DIGITS = 17  # longer is "too long" for parse: leave those to it
@@ -59,22 +43,10 @@ _LENGTH_REASONS = {
 }
 
 
-def header_key(header: str) -> str:
-    """A header as compared with the phone names: lower case, no spaces, `_` or `-`."""
-    return header.translate(_HEADER_NOISE).lower()
-
-
-def find_phone_column(headers: Sequence[str]) -> int | None:
-    """The index of the first header that reads as a phone column, or None."""
-    for index, header in enumerate(headers):
-        if header_key(header) in PHONE_HEADER_NAMES:
-            return index
-    return None
-
-
 @dataclass(frozen=True)
 class PhoneReading:
-    """One cell read: `e164` and `zones` when valid, else `e164 == ""` and `error` says why."""
+    """One cell read: `e164` and `zones` when valid, else `e164 == ""` and `error` says why.
+    A valid reading's `error` may note how the number was found (the report shows it)."""
 
     e164: str
     zones: tuple[str, ...] = ()
@@ -130,6 +102,10 @@ class PhoneReader:
         self._types_by_code: dict[int, _CountryTypes] = {}
         self._prefixes_by_code: dict[int, _Prefixes | None] = {}
         self._country_zones_by_code: dict[int, tuple[str, ...]] = {}
+        # National numbers follow the default region's own rules, as parse reads them (BB's
+        # 310-1234 is +1 246 310-1234, not US's +1 310-1234); None sends them all to parse.
+        metadata = PhoneMetadata.metadata_for_region(code)
+        self._region_prefixes = _Prefixes.of(metadata) if metadata is not None else None
         self.read = functools.lru_cache(maxsize=cache_size)(self._read_uncached)
 
     def _read_uncached(self, text: str) -> PhoneReading:
@@ -203,7 +179,7 @@ class PhoneReader:
         if international:
             number = self._plain_international(digits)
             return None if number is None else (number, True)
-        prefixes = self._prefixes(self._country_code)
+        prefixes = self._region_prefixes
         if prefixes is None or prefixes.strips(digits) or prefixes.starts_international(digits):
             return None
         number = PhoneNumber(country_code=self._country_code, national_number=int(digits))

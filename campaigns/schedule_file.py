@@ -38,9 +38,10 @@ Campaign keys (in `[campaigns.NAME]` or `[defaults]`):
 - `skip_reached_within`: `"7d"` skips a number that a run of any campaign of the file reached
   (status completed) on one of the last 7 local dates, today included; default `"off"`.
 - `rate`, `max_active`, `window`, `redial`, `redial_after`, `suppress`, `phone_column`,
-  `region`, `variables`, `timezone_column`, `webhooks`: as `dialer run`'s options, with its
-  defaults; `redial` as text or a table, `variables` as a list or text, `suppress` a path like
-  `contacts`, `webhooks` true or false.
+  `region`, `variables`, `timezone_column`, `webhooks`, `encoding`, `delimiter`,
+  `phone_columns`: as `dialer run`'s options, with its defaults; `redial` as text or a table,
+  `variables` and `phone_columns` as a list or text, `suppress` a path like `contacts`,
+  `webhooks` true or false.
 
 Relative paths are relative to the campaign file's folder. A campaign's name is letters,
 digits, `.`, `_` and `-` (up to 89: the id adds 11). Every mistake, an unknown key included, is
@@ -90,6 +91,9 @@ EXAMPLES: Mapping[str, str] = {
     "region": '"US"',
     "variables": '["FirstName", "Balance"]',
     "timezone_column": '"TimeZone"',
+    "encoding": '"cp1251"',
+    "delimiter": '";"',
+    "phone_columns": '["Mobile", "Phone"]',
     "webhooks": "true",
 }
 CAMPAIGN_KEYS = frozenset(EXAMPLES)
@@ -424,6 +428,9 @@ def _list_options(values: _Values) -> ListOptions:
         region=region,
         variables=values.names("variables"),
         timezone_column=values.text("timezone_column"),
+        encoding=values.text("encoding"),
+        delimiter=values.text("delimiter"),
+        phone_columns=values.names("phone_columns"),
     )
 
 

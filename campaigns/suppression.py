@@ -4,7 +4,7 @@ The file is one number per line, or a table with a phone column (found the way t
 list's is). Its numbers are read like the list's, with the same --region, and compared in E.164,
 so `(415) 555-0123` suppresses `+14155550123`. Entries that are not valid numbers are skipped:
 they cannot equal a valid number, so skipping them never lets a suppressed number through.
-Reading the file itself (encodings, delimiters, .xlsx) is `campaigns.contacts.open_table`'s job.
+Reading the file itself (encodings, delimiters, .xlsx) is `campaigns.tables.open_table`'s job.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
 
-from campaigns.phones import PhoneReader, find_phone_column
+from campaigns.headers import find_phone_column
+from campaigns.phones import PhoneReader
 from dialer.errors import InputError
 
 

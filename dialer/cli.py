@@ -101,6 +101,15 @@ def _default_report(contacts: Path) -> Path:
 )
 @click.option("--phone-column", help="The column that holds the number.")
 @click.option(
+    "--phone-columns",
+    help="Phone columns in the order to try, comma-separated: a row whose first is empty is "
+    "called on the next (default: every phone column, mobile first).",
+)
+@click.option(
+    "--encoding", help="The CSV's text encoding, e.g. cp1251 (default: decided from the file)."
+)
+@click.option("--delimiter", help="The CSV's delimiter: , ; | or tab (default: sniffed).")
+@click.option(
     "--region",
     default="US",
     show_default=True,
@@ -182,6 +191,9 @@ def run(**opts: Any) -> None:
             variables=_split(opts["variables"]),
             timezone_column=opts["timezone_column"],
             suppress=opts["suppress"],
+            encoding=opts["encoding"],
+            delimiter=opts["delimiter"],
+            phone_columns=_split(opts["phone_columns"]),
         ),
     )
     if opts["dry_run"]:
@@ -252,6 +264,7 @@ def _dry_run(
         policy.agent_rate.per_s if policy.agent_rate else None,
         csv_raw=csv_raw,
     )
+    _say(console, f"List: {contacts.reading_note}")
     _say(console, format_plan(plan))
     _say(console, f"Nobody was called (dry run). Report: {report}")
 

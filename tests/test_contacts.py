@@ -210,8 +210,7 @@ BAD_CASES = {
     "suppress_binary.txt": Bad("binary file", as_suppression=True),
     "suppress_no_phone_column.csv": Bad("none is named like a phone column", as_suppression=True),
     "unclosed_quote.csv": Bad("quoted whole"),
-    "unknown_encoding.csv": Bad("encoding the dialer does not read"),
-    "utf16_without_bom.csv": Bad("UTF-16 without a byte-order mark"),
+    "ambiguous_encoding.csv": Bad("--encoding NAME"),
 }
 
 

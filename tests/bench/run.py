@@ -28,7 +28,7 @@ from typing import Any
 
 import redis
 
-from tests.bench import ceiling, economy, million, pacing, scale
+from tests.bench import ceiling, economy, million, pacing, scale, xlsx_read
 from tests.bench.celery_runs import REPO_ROOT
 from tests.bench.procs import say
 from tests.bench.redis_db import REDIS_ROOT_URL, BenchDbs
@@ -69,6 +69,8 @@ def steps(plan: BenchPlan, work: Path, dbs: BenchDbs) -> list[tuple[str, Step]]:
         ("ceiling", lambda: ceiling.measure(plan.ceiling, work, dbs)),
         ("scale", lambda: scale.measure(plan.scale, work, dbs.memory)),
         ("million", lambda: million.measure(plan.million, work, dbs.cluster)),
+        # the .xlsx read rate on a tenth of the largest list (100k rows; 1k quick)
+        ("xlsx read", lambda: xlsx_read.measure(max(plan.scale.sizes) // 10, work)),
     ]
 
 

@@ -1,0 +1,85 @@
+"""Hostile list files through `dialer run --dry-run`, each in a child process held to limits:
+the right answer, no traceback, and bounded time and memory read from the child's own
+resource usage (os.wait4), with RLIMIT_AS and RLIMIT_CPU as a backstop."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.cli_support import DIALER, dialer_env
+from tests.corpus.hostile.make_hostile import CASES, make_all
+
+MEMORY_LIMIT_BYTES = 2 << 30  # address space; the interpreter and its imports take ~400 MB
+CPU_LIMIT_S = 60
+MAX_RSS_KB = 250 * 1024  # what a dry run of a small list may use
+MAX_CPU_S = 15.0  # on a loaded 2-core machine; each case needs well under a second of work
+
+
+@dataclass(frozen=True)
+class Child:
+    exit_code: int
+    stdout: str
+    stderr: str
+    max_rss_kb: int
+    cpu_s: float
+
+
+def _limits() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT_S, CPU_LIMIT_S))
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Child]:
+    tmp = tmp_path_factory.mktemp("hostile")
+    paths = make_all(tmp / "files")
+    env = dialer_env(tmp / "home")
+    started = {}
+    for name, path in paths.items():
+        out, err = (tmp / f"{name}.out").open("w"), (tmp / f"{name}.err").open("w")
+        command = [str(DIALER), "run", str(path), "--agent", "a", "--dry-run"]
+        command += ["--report", str(tmp / f"{name}.outcomes.csv")]
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=err, preexec_fn=_limits)
+        started[name] = (proc, out, err)
+    answers = {}
+    for name, (proc, out, err) in started.items():
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.close()
+        err.close()
+        answers[name] = Child(
+            proc.returncode,
+            (tmp / f"{name}.out").read_text(),
+            (tmp / f"{name}.err").read_text(),
+            usage.ru_maxrss,
+            usage.ru_utime + usage.ru_stime,
+        )
+    return answers
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hostile_file_is_answered_within_bounds(name: str, answers: dict[str, Child]) -> None:
+    case, child = CASES[name], answers[name]
+    said = child.stdout + child.stderr
+    assert child.exit_code == case.exit_code, said
+    assert "Traceback" not in said
+    assert case.says in (child.stderr if case.exit_code == 2 else child.stdout), said
+    if case.exit_code == 2:
+        assert child.stderr.startswith("error: ") and child.stderr.count("\n") == 1, said
+    assert child.max_rss_kb < MAX_RSS_KB, f"{name}: {child.max_rss_kb} KB"
+    assert child.cpu_s < MAX_CPU_S, f"{name}: {child.cpu_s:.1f} s of CPU"
+
+
+def test_the_hostile_files_are_small_on_disk_but_not_the_line(tmp_path: Path) -> None:
+    """They are generated, not committed; the archives stay small."""
+    paths = make_all(tmp_path)
+    for name, path in paths.items():
+        if name.endswith(".xlsx"):
+            assert path.stat().st_size < 300_000, name

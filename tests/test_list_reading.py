@@ -1,0 +1,362 @@
+"""Lists as they come (issue 20): encodings, regions' numbers, phones where people put them,
+.xlsx read faithfully. Each case in-process for its rows, and the plan line and report rows
+through `dialer run --dry-run` (test_each_case_through_the_command)."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from campaigns.contacts import ListOptions, open_contact_list
+from campaigns.store import NewRow, RowStatus
+from dialer.errors import InputError
+from tests.cli_support import DIALER, dialer_env
+from tests.xlsx_support import sheet_xml, write_xlsx
+
+CORPUS = Path(__file__).parent / "corpus"
+PENDING, INVALID = RowStatus.PENDING, RowStatus.INVALID
+
+
+def rows_of(path: Path, **options: object) -> list[NewRow]:
+    return list(open_contact_list(path, ListOptions(**options)).rows())  # type: ignore[arg-type]
+
+
+def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+# --- encodings ----------------------------------------------------------------------------------
+
+RUSSIAN = "Имя,Телефон\nИван Петров,+7 912 345 67 89\nМария Сидорова,+7 912 345 67 88\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "label"),
+    [
+        (RUSSIAN, "cp1251", "Windows-1251 (Cyrillic)"),
+        (RUSSIAN, "koi8_r", "KOI8-R (Cyrillic)"),
+        ("Name,Phone\nJosé García,+34 600 000 001\nMüller,+49 30 901820\n", "mac_roman", "Mac"),
+        ("姓名,電話\n陳大文,+886 2 2345 6789\n林小美,+886 2 2345 6788\n", "big5", "Big5"),
+        ("Jméno,Telefon\nŽofie Čapková,+420 601 123 456\n", "cp1250", "Windows-1250"),
+        (
+            "Name,Phone\nJürgen Müller,+49 30 901820\nFrançois Lefèvre,+33 1 23 45 67 89\n",
+            "cp1252",
+            "Windows-1252",
+        ),
+        ("名前,電話\n山田太郎,+81 3 1234 5678\n", "cp932", "Shift_JIS"),
+        ("이름,전화\n김철수,+82 2 1234 5678\n", "euc_kr", "EUC-KR"),
+        ("Όνομα,Τηλέφωνο\nΓιώργος Παπαδόπουλος,+30 21 0123 4567\n", "cp1253", "Greek"),
+        ("Name,Phone\nZoë,+1 415 555 0100\n", "utf-16-le", "UTF-16 LE (no BOM)"),
+        ("Name,Phone\nZoë,+1 415 555 0100\n", "utf-32-le", "UTF-32 LE (no BOM)"),
+    ],
+)
+def test_encoding_is_decided_from_the_file(
+    tmp_path: Path, text: str, encoding: str, label: str
+) -> None:
+    path = write(tmp_path, "list.csv", text, encoding)
+    contacts = open_contact_list(path, ListOptions())
+    first = next(contacts.rows())
+    assert first.cells == text.splitlines()[1].split(",")
+    assert label in contacts.reading_note
+
+
+def test_the_first_accent_far_into_the_file_still_counts(tmp_path: Path) -> None:
+    filler = "".join(f"Person {i},+1 415 555 {i:04d}\n" for i in range(4000))  # > 64 KiB
+    path = write(
+        tmp_path, "mac.csv", "Name,Phone\n" + filler + "José,+34 600 000 001\n", "mac_roman"
+    )
+    rows = rows_of(path)
+    assert rows[-1].cells[0] == "José"
+
+
+def test_an_unsure_encoding_is_exit_2_with_the_candidates(tmp_path: Path) -> None:
+    path = CORPUS / "bad" / "ambiguous_encoding.csv"
+    with pytest.raises(InputError) as caught:
+        rows_of(path)
+    message = str(caught.value)
+    assert "--encoding NAME" in message and "--encoding cp1252" in message
+    assert rows_of(path, encoding="cp1250")[0].cells[0] == "Leč"
+    assert rows_of(path, encoding="windows-1252")[0].cells[0] == "Leè"
+
+
+def test_a_wrong_encoding_option_says_where(tmp_path: Path) -> None:
+    path = write(tmp_path, "list.csv", "Name,Phone\n陳大文,+886 2 2345 6789\n", "big5")
+    with pytest.raises(InputError, match="does not decode as UTF-8"):
+        rows_of(path, encoding="utf-8")
+    with pytest.raises(InputError, match="--encoding 'klingon'"):
+        rows_of(path, encoding="klingon")
+
+
+def test_once_refused_files_now_read() -> None:
+    (row,) = rows_of(CORPUS / "good" / "shift_jis_no_bom.csv")
+    assert row.status == PENDING
+    assert rows_of(CORPUS / "good" / "utf16le_no_bom.csv")
+
+
+# --- delimiters, sep= and title lines -----------------------------------------------------------
+
+
+def test_excel_sep_line_is_honoured(tmp_path: Path) -> None:
+    path = write(tmp_path, "sep.csv", "sep=;\nName;Phone;Note\nAnn;+1 415 555 0100;a,b\n")
+    contacts = open_contact_list(path, ListOptions())
+    assert contacts.headers == ["Name", "Phone", "Note"]
+    (row,) = contacts.rows()
+    assert row.cells == ["Ann", "+1 415 555 0100", "a,b"]
+    assert "sep= line" in contacts.reading_note
+
+
+def test_a_semicolon_table_under_a_title_line(tmp_path: Path) -> None:
+    body = "".join(f"P{i};+1 415 555 {i:04d};x, y\n" for i in range(5))
+    path = write(tmp_path, "title.csv", "Contacts export, March 2025\nName;Phone;Note\n" + body)
+    contacts = open_contact_list(path, ListOptions())
+    assert contacts.headers == ["Name", "Phone", "Note"]
+    assert [r.status for r in contacts.rows()] == [PENDING] * 5
+    assert "1 title line above the header left out" in contacts.reading_note
+
+
+def test_delimiter_option(tmp_path: Path) -> None:
+    path = write(tmp_path, "list.txt", "Name|Phone\nAnn, B|+1 415 555 0100\n")
+    assert rows_of(path, delimiter="pipe")[0].cells == ["Ann, B", "+1 415 555 0100"]
+    with pytest.raises(InputError, match="--delimiter"):
+        rows_of(path, delimiter=";;")
+
+
+# --- the phone where people put it --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Contact Phone Number",
+        "Phone1Number",
+        "Telefon",
+        "Téléphone",
+        "Teléfono",
+        "Handy",
+        "Celular",
+        "Mobil",
+        "電話",
+        "MOBILEPHONE",
+        "Mobile Phone Number",
+        "Business Phone",
+        "Primary Phone",
+        "Telefonnummer",
+        "Телефон",
+        "携帯電話",
+    ],
+)
+def test_phone_headers_in_many_languages(tmp_path: Path, header: str) -> None:
+    path = write(tmp_path, "list.csv", f"Name,{header},Email\nAnn,+1 415 555 0100,a@b.c\n")
+    assert open_contact_list(path, ListOptions()).phone_index == 1
+
+
+@pytest.mark.parametrize("header", ["Phone 1 - Type", "Phone Ext", "Fax", "Account Number"])
+def test_headers_about_phones_are_not_phone_columns(tmp_path: Path, header: str) -> None:
+    path = write(tmp_path, "list.csv", f"Name,{header}\nAnn,Mobile\n")
+    with pytest.raises(InputError, match="no phone column"):
+        open_contact_list(path, ListOptions())
+
+
+def test_google_contacts_second_number_and_multi_value_cells(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "google.csv",
+        "Name,Phone 1 - Type,Phone 1 - Value,Phone 2 - Type,Phone 2 - Value\n"
+        "Ann,Work,+1 650-253-0000 ::: +44 20 7031 3000,,\n"
+        "Bob,,,Mobile,+44 20 7031 3001\n"
+        "Cy,Work,123 ::: +1 650-253-0002,,\n",
+    )
+    ann, bob, cy = rows_of(path)
+    assert (ann.status, ann.to_number) == (PENDING, "+16502530000")
+    assert "2 numbers in the cell: the first callable one is called" in ann.error
+    assert (bob.status, bob.to_number) == (PENDING, "+442070313001")
+    assert "'Phone 1 - Value' empty" in bob.error
+    assert (cy.to_number, cy.status) == ("+16502530002", PENDING)
+
+
+def test_mobile_first_and_phone_columns_option(tmp_path: Path) -> None:
+    text = "Name,Phone,Mobile Phone\nAnn,+1 415 555 0100,+1 415 555 0101\nBob,+1 415 555 0102,\n"
+    path = write(tmp_path, "list.csv", text)
+    assert [r.to_number for r in rows_of(path)] == ["+14155550101", "+14155550102"]
+    chosen = rows_of(path, phone_columns=["Phone", "Mobile Phone"])
+    assert [r.to_number for r in chosen] == ["+14155550100", "+14155550102"]
+    with pytest.raises(InputError, match="--phone-columns 'Pager'"):
+        rows_of(path, phone_columns=["Pager"])
+
+
+def test_salesforce_footer_lines_are_kept_as_invalid_rows_with_the_reason(tmp_path: Path) -> None:
+    text = (
+        '"Full Name","MOBILEPHONE"\n"Ann","+1 415 555 0100"\n"Bob","+1 415 555 0101"\n\n'
+        '"Copyright (c) 2000-2025 salesforce.com, inc. All rights reserved."\n'
+        '"Confidential Information - Do Not Distribute"\n'
+        '"Generated By:  Jane Doe  3/14/2025 10:12 AM"\n"Acme Inc."\n'
+    )
+    rows = rows_of(write(tmp_path, "report.csv", text))
+    assert [r.status for r in rows] == [PENDING, PENDING] + [INVALID] * 4
+    assert all("footer line of the export" in r.error for r in rows[2:])
+
+
+def test_pandas_decimals_and_e_notation_are_explained(tmp_path: Path) -> None:
+    text = "Name,Phone\nAnn,14155550123.0\nBob,4.4207946e+11\n"
+    ann, bob = rows_of(write(tmp_path, "pandas.csv", text))
+    assert (ann.status, ann.to_number) == (PENDING, "+14155550123")
+    assert "saved as a decimal" in ann.error
+    assert bob.status == INVALID and "E+ notation" in bob.error
+
+
+def test_every_region_reads_its_own_national_numbers(tmp_path: Path) -> None:
+    path = write(tmp_path, "bb.csv", "Name,Phone\nAnn,310-1234\n")
+    assert rows_of(path, region="BB")[0].to_number == "+12463101234"
+
+
+# --- .xlsx --------------------------------------------------------------------------------------
+
+
+def test_xlsx_rows_past_an_understated_dimension_formulas_and_digits(tmp_path: Path) -> None:
+    rows = [
+        ["Name", "Phone", "Born"],
+        ["Ann", ("n", "14155550123", 0), ("n", "45000", 3)],
+        ["Bob", ("=", "A1&B1")],
+        ["Cy", ("n", "4155550124", 2)],  # format 00000000000
+        ["Di", ("n", "1.4155550125E10", 0)],
+        *[[f"P{i}", f"+1 415 555 {i:04d}"] for i in range(6)],
+    ]
+    path = write_xlsx(tmp_path / "list.xlsx", sheet_xml(rows, dimension="A1:C2"))
+    read = rows_of(path)
+    assert len(read) == 10
+    assert read[0].cells == ["Ann", "14155550123", "2023-03-15"]
+    assert read[1].status == INVALID and "formula (=A1&B1)" in read[1].error
+    assert read[2].cells[1] == "04155550124"
+    assert read[3].to_number == "+14155550125"
+
+
+# --- through the command ------------------------------------------------------------------------
+
+SALESFORCE = (
+    '"Full Name","MOBILEPHONE"\n"Ann","+1 415 555 0100"\n\n'
+    '"Copyright (c) 2000-2025 salesforce.com, inc. All rights reserved."\n'
+    '"Confidential Information - Do Not Distribute"\n'
+    '"Generated By:  Jane Doe  3/14/2025 10:12 AM"\n"Acme Inc."\n'
+)
+# name -> (file bytes, extra options, plan fragment, [(status, to_number, error fragment)] by row)
+COMMAND_CASES: dict[str, tuple[bytes, list[str], str, list[tuple[str, str, str]]]] = {
+    "ru.csv": (
+        RUSSIAN.encode("cp1251"),
+        [],
+        "read as Windows-1251 (Cyrillic)",
+        [("ready", "+79123456789", ""), ("ready", "+79123456788", "")],
+    ),
+    "mac.csv": (
+        "Name,Phone\nJosé,+34 600 000 001\n".encode("mac_roman"),
+        [],
+        "read as Mac Roman",
+        [("ready", "+34600000001", "")],
+    ),
+    "google.csv": (
+        b"Name,Phone 1 - Value,Phone 2 - Value\nAnn,+1 650-253-0000 ::: +44 20 7031 3000,\n"
+        b"Bob,,+44 20 7031 3001\n",
+        [],
+        "read as UTF-8",
+        [("ready", "+16502530000", "2 numbers in the cell"), ("ready", "+442070313001", "empty")],
+    ),
+    "salesforce.csv": (
+        SALESFORCE.encode(),
+        [],
+        "5 rows read",
+        [("ready", "+14155550100", "")] + [("invalid", "", "footer line of the export")] * 4,
+    ),
+    "excel.csv": (
+        b"sep=;\nName;Phone\nAnn;14155550123.0\nBob;4.4207946e+11\n",
+        [],
+        "Excel's sep= line",
+        [("ready", "+14155550123", "saved as a decimal"), ("invalid", "", "E+ notation")],
+    ),
+    "titled.csv": (
+        b"Contacts, March\nName;Phone\nAnn;310-1234\nBob;246 310 1235\n",
+        ["--region", "BB"],
+        "1 title line above the header left out",
+        [("ready", "+12463101234", ""), ("ready", "+12463101235", "")],
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def command_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, Path]]:
+    """Every case's dry run at once (the machine is shared: they start together)."""
+    tmp = tmp_path_factory.mktemp("lists-cli")
+    xlsx_rows = [["Name", "Phone"], ["Bob", ("=", "A1&B1")]]
+    xlsx_rows += [[f"P{i}", f"+1 415 555 {i:04d}"] for i in range(9)]
+    write_xlsx(tmp / "sheet.xlsx", sheet_xml(xlsx_rows, dimension="A1:B2"))
+    files = {name: data for name, (data, *_) in COMMAND_CASES.items()}
+    env = dialer_env(tmp / "home")
+    running = {}
+    for name in [*files, "sheet.xlsx", "ambiguous.csv"]:
+        path = tmp / name
+        if name in files:
+            path.write_bytes(files[name])
+        elif name == "ambiguous.csv":
+            path.write_bytes((CORPUS / "bad" / "ambiguous_encoding.csv").read_bytes())
+        options = COMMAND_CASES[name][1] if name in COMMAND_CASES else []
+        report = tmp / f"{name}.outcomes.csv"
+        command = [str(DIALER), "run", str(path), "--agent", "a", "--dry-run", "--window", "any"]
+        running[name] = (
+            subprocess.Popen(
+                [*command, "--report", str(report), *options],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ),
+            report,
+        )
+    done = {}
+    for name, (proc, report) in running.items():
+        output, _ = proc.communicate(timeout=180)
+        done[name] = (proc.returncode, output, report)
+    return done
+
+
+def _report(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", sorted(COMMAND_CASES))
+def test_each_case_through_the_command(
+    name: str, command_runs: dict[str, tuple[int, str, Path]]
+) -> None:
+    _, _, plan_line, expected = COMMAND_CASES[name]
+    code, output, report = command_runs[name]
+    assert code == 0, output
+    assert plan_line in output and "Traceback" not in output
+    rows = _report(report)
+    assert [(r["status"], r["to_number"]) for r in rows] == [(s, n) for s, n, _ in expected]
+    for row, (_, _, error) in zip(rows, expected, strict=True):
+        assert error in row["error"]
+
+
+@pytest.mark.integration
+def test_xlsx_and_unsure_encoding_through_the_command(
+    command_runs: dict[str, tuple[int, str, Path]],
+) -> None:
+    code, output, report = command_runs["sheet.xlsx"]
+    assert code == 0 and "10 rows read" in output, output
+    rows = _report(report)
+    assert rows[0]["status"] == "invalid" and "formula (=A1&B1)" in rows[0]["error"]
+    assert [r["status"] for r in rows[1:]] == ["ready"] * 9
+    code, output, _ = command_runs["ambiguous.csv"]
+    assert code == 2 and output.startswith("error: ") and output.count("\n") == 1, output
+    assert "--encoding cp1252" in output and "--encoding NAME" in output
+
+
+def test_a_slash_inside_one_number_is_not_two_numbers(tmp_path: Path) -> None:
+    path = write(tmp_path, "de.csv", "Name,Telefon\nAnn,0171/1234567\nBob,030/12\n")
+    ann, bob = rows_of(path, region="DE")
+    assert ann.to_number == "+491711234567"
+    assert bob.status == INVALID and "numbers in the cell" not in bob.error
