@@ -33,12 +33,14 @@ from dialer.web.gate import Gate, StrictHeaders
 from dialer.web.new_pages import NewCampaignPages
 from dialer.web.runs import CampaignRuns
 from dialer.web.sessions import SessionCodec
+from dialer.web.sign_in_limits import SignInLimiter, SignInLimits
 from dialer.web.templating import Pages, template_environment
 from dialer.web.uploads import UPLOADS_FOLDER, UploadFolder
 from dialer.webhook_server import HEALTH_PATH, WEBHOOK_PATH, create_webhook_app
 
 STATIC_FOLDER = Path(__file__).parent / "static"
 FAILED_SIGN_IN_DELAY_S = 0.5
+DEFAULT_SIGN_IN_LIMITS = SignInLimits()
 RECEIVER_OFF = (
     "The webhook receiver is off: set VOXPRIA_WEBHOOK_SECRET where `dialer serve` runs and "
     "restart it."
@@ -53,6 +55,7 @@ class UiDeps:
     agents: AgentDirectory
     clock: Clock
     failed_sign_in_delay_s: float = FAILED_SIGN_IN_DELAY_S
+    sign_in_limits: SignInLimits = DEFAULT_SIGN_IN_LIMITS
 
 
 def create_ui_app(deps: UiDeps) -> Starlette:
@@ -61,13 +64,14 @@ def create_ui_app(deps: UiDeps) -> Starlette:
     if not settings.ui_token:
         raise ValueError("create_ui_app needs settings.ui_token; use create_ui_off_app")
     pages = Pages(template_environment())
-    gate = Gate(SessionCodec(settings.ui_token), pages)
+    gate = Gate(SessionCodec(settings.ui_token, settings.home, deps.clock), pages)
+    limiter = SignInLimiter(deps.sign_in_limits, deps.clock)
     uploads = UploadFolder(settings.home / UPLOADS_FOLDER)
     drafts = DraftFolder(settings.home / DRAFTS_FOLDER, uploads)
     store = deps.services.store
     routes: list[BaseRoute] = [
         Mount("/static", app=StaticFiles(directory=STATIC_FOLDER), name="static"),
-        *AuthPages(gate, pages, deps.failed_sign_in_delay_s).routes(),
+        *AuthPages(gate, pages, limiter, deps.failed_sign_in_delay_s).routes(),
         *NewCampaignPages(
             gate, pages, drafts, uploads, deps.agents, deps.runs, settings, deps.clock
         ).routes(),
@@ -124,6 +128,7 @@ def build_serve_app(
     clock: Clock,
     *,
     failed_sign_in_delay_s: float = FAILED_SIGN_IN_DELAY_S,
+    sign_in_limits: SignInLimits = DEFAULT_SIGN_IN_LIMITS,
 ) -> Served:
     """What `dialer serve` runs: the receiver when VOXPRIA_WEBHOOK_SECRET is set, the page when
     DIALER_UI_TOKEN is, both over the one store."""
@@ -136,7 +141,7 @@ def build_serve_app(
     if not settings.ui_token:
         return Served(create_serve_app(webhook_app, create_ui_off_app()), runs)
     agents = AgentDirectory(lambda: _list_agents(services, clock), clock)
-    deps = UiDeps(settings, services, runs, agents, clock, failed_sign_in_delay_s)
+    deps = UiDeps(settings, services, runs, agents, clock, failed_sign_in_delay_s, sign_in_limits)
     return Served(create_serve_app(webhook_app, create_ui_app(deps)), runs)
 
 
