@@ -32,6 +32,7 @@ from dialer.clock import SystemClock
 from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.launcher import Ended, Launch, launch, write_campaign_report
 from dialer.settings import Rate, Secret, Settings
+from dialer.store_errors import store_failure
 
 if TYPE_CHECKING:  # imported where used: httpx, redis and the engine cost half of a start-up
     from dialer.services import Services
@@ -52,6 +53,12 @@ def main() -> None:
     except DialerError as exc:
         _say(Console(stderr=True), Text.assemble(("error:", "bold red"), f" {exc}"))
         sys.exit(exc.exit_code)
+    except Exception as exc:  # a SQLite or Redis failure the stores did not translate
+        failure = store_failure(exc)
+        if failure is None:
+            raise
+        _say(Console(stderr=True), Text.assemble(("error:", "bold red"), f" {failure}"))
+        sys.exit(failure.exit_code)
     except KeyboardInterrupt:
         Console(stderr=True).print("Stopped at once. Run the same command again to resume.")
         sys.exit(EXIT_INTERRUPTED)

@@ -117,6 +117,8 @@ class Settings:
     # The web page (`dialer serve`): off unless a token is set; the largest upload it takes.
     ui_token: Secret = field(default_factory=lambda: Secret(""))
     ui_max_upload_mb: float = 50.0
+    # How long the page's plan of an uploaded list may take before it is stopped.
+    ui_plan_timeout_s: float = 120.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -150,6 +152,7 @@ class Settings:
             webhook_overdue_s=_seconds(env, "DIALER_WEBHOOK_OVERDUE_S", cls.webhook_overdue_s),
             ui_token=Secret(env.get("DIALER_UI_TOKEN", "").strip()),
             ui_max_upload_mb=_megabytes(env, "DIALER_UI_MAX_UPLOAD_MB", cls.ui_max_upload_mb),
+            ui_plan_timeout_s=_seconds(env, "DIALER_UI_PLAN_TIMEOUT_S", cls.ui_plan_timeout_s),
         )
 
     def require_api_key(self) -> str:

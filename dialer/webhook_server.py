@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
 import socket
 import threading
 import time
@@ -40,6 +41,7 @@ HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 256 * 1024
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
+SHUTDOWN_GRACE_S = 3  # after SIGTERM or Ctrl-C, how long running requests may finish
 # Content-Length in ASCII digits; more than 12 of them is no body this receiver takes.
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,12}")
 
@@ -130,8 +132,29 @@ def _answer(status_code: int, message: str) -> Response:
 
 def serve(app: Starlette, host: str, port: int, *, access_log: bool = False) -> None:
     """Serve until interrupted (what `dialer serve` runs). Each event is logged by the
-    receiver already; uvicorn's access log would only repeat it."""
-    uvicorn.run(app, host=host, port=port, http="h11", log_level="info", access_log=access_log)
+    receiver already; uvicorn's access log would only repeat it.
+
+    SIGTERM stops it as Ctrl-C does, promptly: requests still running SHUTDOWN_GRACE_S after
+    the signal are cancelled (a plan's child process is killed with its request), and the
+    signal, which uvicorn raises again once it is done, ends this call as a KeyboardInterrupt
+    so that the caller still stops its campaigns and closes its store."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            http="h11",
+            log_level="info",
+            access_log=access_log,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @contextmanager

@@ -29,7 +29,9 @@ from dialer.web.agents import AgentDirectory
 from dialer.web.auth_pages import AuthPages
 from dialer.web.campaign_pages import CampaignPages
 from dialer.web.drafts import DRAFTS_FOLDER, DraftFolder
+from dialer.web.failures import error_handlers
 from dialer.web.gate import Gate, StrictHeaders
+from dialer.web.leftovers import sweep
 from dialer.web.new_pages import NewCampaignPages
 from dialer.web.runs import CampaignRuns
 from dialer.web.sessions import SessionCodec
@@ -69,15 +71,26 @@ def create_ui_app(deps: UiDeps) -> Starlette:
     uploads = UploadFolder(settings.home / UPLOADS_FOLDER)
     drafts = DraftFolder(settings.home / DRAFTS_FOLDER, uploads)
     store = deps.services.store
+
+    def sweep_now() -> int:
+        return sweep(drafts, store, settings.home, deps.clock.now())
+
     routes: list[BaseRoute] = [
         Mount("/static", app=StaticFiles(directory=STATIC_FOLDER), name="static"),
         *AuthPages(gate, pages, limiter, deps.failed_sign_in_delay_s).routes(),
         *NewCampaignPages(
             gate, pages, drafts, uploads, deps.agents, deps.runs, settings, deps.clock
         ).routes(),
-        *CampaignPages(gate, pages, deps.runs, store, uploads, deps.clock, settings.home).routes(),
+        *CampaignPages(
+            gate, pages, deps.runs, store, uploads, deps.clock, settings.home, sweep_now
+        ).routes(),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(StrictHeaders)])
+    sweep_now()  # what a previous server left behind
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(StrictHeaders)],
+        exception_handlers=error_handlers(pages, settings.home),
+    )
 
 
 def create_ui_off_app() -> Starlette:
