@@ -27,6 +27,7 @@ from campaigns.engine import record_final
 from campaigns.store import RowStatus, RowStore
 from dialer.call import Call, CallStatus
 from dialer.client import parse_call
+from dialer.printable import printable
 
 log = logging.getLogger("dialer.events")
 
@@ -100,6 +101,16 @@ def final_call(event: WebhookEvent) -> Call | None:
     return None
 
 
+def dedup_key(event: WebhookEvent) -> str:
+    """What makes a delivery a repeat: its event name, and the status it carries when that
+    status is not final. A `call.completed` saying `in_progress` is then another event than the
+    later one saying `completed`, and can never make the real final one a duplicate."""
+    if event.call is None or not event.status_given or event.call.is_final:
+        return event.name
+    status = event.call.status.value if event.call.status else "?"
+    return f"{event.name}:{status}"
+
+
 def apply_event(store: RowStore, event: WebhookEvent, now: float) -> Applied:
     """Apply one authentic event to the store. Safe to run twice and alongside the poller:
     every write it makes is conditional, and a repeat changes nothing."""
@@ -112,12 +123,13 @@ def apply_event(store: RowStore, event: WebhookEvent, now: float) -> Applied:
     # The row must still be on this call: after a redial it follows another one, and an
     # old call's late event must not end the new attempt.
     if where is None or row is None or row.call_id != call.call_id:
-        log.info("%s for %s: not a live call of this store; dropped", event.name, call.call_id)
+        name, call_id = printable(event.name, 64), printable(call.call_id, 100)
+        log.info("%s for %s: not a live call of this store; dropped", name, call_id)
         return Applied.UNKNOWN_CALL
     # Marked before it is applied, so that two copies delivered at once apply once. Should the
     # store fail in between, the retry counts as a duplicate: the poll when the call is overdue
     # still fetches its outcome.
-    if not store.first_event(call.call_id, event.name):
+    if not store.first_event(call.call_id, dedup_key(event)):
         return Applied.DUPLICATE
     if row.status is not RowStatus.ACTIVE:
         return Applied.ALREADY_FINAL
@@ -139,7 +151,8 @@ def apply_event(store: RowStore, event: WebhookEvent, now: float) -> Applied:
 
 def _log_account_event(event: WebhookEvent) -> None:
     if event.name == "credit.low":
-        balance = event.data.get("balance", "unknown")
+        balance = printable(event.data.get("balance", "unknown"), 40)
         log.warning("Voxpria says the credit balance is low (balance %s): top up", balance)
     else:
-        log.info("%s received (the dialer runs its own campaigns; nothing to do)", event.name)
+        name = printable(event.name, 64)
+        log.info("%s received (the dialer runs its own campaigns; nothing to do)", name)

@@ -21,6 +21,7 @@ from click.core import ParameterSource
 from dialer.cli_lazy import LazyGroup
 from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.settings import Rate, Secret, Settings
+from dialer.store_errors import store_failure
 
 # Each command imports what it needs when it runs (pandas-free, but openpyxl, phonenumbers,
 # httpx, redis, rich and the engine cost a second of start-up): `dialer --help` stays quick.
@@ -52,6 +53,12 @@ def main() -> None:
     except DialerError as exc:
         _say(Console(stderr=True), Text.assemble(("error:", "bold red"), f" {exc}"))
         sys.exit(exc.exit_code)
+    except Exception as exc:  # a SQLite or Redis failure the stores did not translate
+        failure = store_failure(exc)
+        if failure is None:
+            raise
+        _say(Console(stderr=True), Text.assemble(("error:", "bold red"), f" {failure}"))
+        sys.exit(failure.exit_code)
     except KeyboardInterrupt:
         Console(stderr=True).print("Stopped at once. Run the same command again to resume.")
         sys.exit(EXIT_INTERRUPTED)

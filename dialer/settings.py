@@ -146,6 +146,8 @@ class Settings:
     log_format: str = "text"
     metrics_port: int | None = None
     shift_queue: str = "dialer.shifts"
+    # How long the page's plan of an uploaded list may take before it is stopped.
+    ui_plan_timeout_s: float = 120.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -185,6 +187,7 @@ class Settings:
             log_format=_log_format(env),
             metrics_port=_port(env, "DIALER_METRICS_PORT"),
             shift_queue=_queue_name(env, "DIALER_SHIFT_QUEUE", cls.shift_queue),
+            ui_plan_timeout_s=_seconds(env, "DIALER_UI_PLAN_TIMEOUT_S", cls.ui_plan_timeout_s),
         )
 
     def require_api_key(self) -> str:

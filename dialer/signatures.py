@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,6 +28,8 @@ from dialer.settings import Secret
 HEADER_A = "x-voxpria-signature"
 HEADER_B = "x-webhook-signature"
 PREFIX_A = "sha256="
+# Unix seconds in ASCII digits (str.isdigit() takes '²' and '٣' too); 12 digits reach year 33658.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 class Scheme(StrEnum):
@@ -57,12 +60,23 @@ def signature_headers(scheme: Scheme, secret: Secret, body: bytes, now_s: float)
 
 def stringified(body: bytes) -> bytes | None:
     """`body` as the docs' example re-serialises it (JSON.stringify of the parsed body: compact,
-    key order kept, non-ASCII as is); None when it is not JSON."""
-    try:
-        parsed = json.loads(body)
-    except ValueError:  # also UnicodeDecodeError
+    key order kept, non-ASCII as is); None when it is not JSON. It runs before the signature is
+    known to be good, so a stranger's body gets here: parse_json keeps it cheap and harmless."""
+    parsed = parse_json(body)
+    if parsed is None:
         return None
     return json.dumps(parsed, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def parse_json(body: bytes) -> object | None:
+    """`body` parsed as JSON; None when it is not JSON or not UTF-8. Linear in the body's size
+    (already capped); nesting deeper than the recursion limit is refused by the parser with a
+    RecursionError, caught here, so a hostile body costs a few milliseconds and no 500."""
+    try:
+        parsed: object = json.loads(body)
+    except (ValueError, RecursionError):  # ValueError: also UnicodeDecodeError
+        return None
+    return parsed
 
 
 def _signed_b(timestamp_s: int, body: bytes) -> bytes:
@@ -121,7 +135,7 @@ class SignatureVerifier:
         fields = [part.strip().partition("=") for part in header.split(",")]
         stamps = [value.strip() for key, _, value in fields if key.strip() == "t"]
         given = [value for key, _, value in fields if key.strip() == "v1"]
-        if len(stamps) != 1 or not stamps[0].isdigit() or not given:
+        if len(stamps) != 1 or not _TIMESTAMP.fullmatch(stamps[0]) or not given:
             return Verdict(False, "scheme B header is not t=<unix seconds>,v1=<hex>")
         timestamp_s = int(stamps[0])
         expected = _hmac_hex(self._secret, _signed_b(timestamp_s, body))

@@ -11,8 +11,9 @@ lost, and one that failed is answered 500 so that Voxpria retries it.
 
 from __future__ import annotations
 
-import json
 import logging
+import re
+import signal
 import socket
 import threading
 import time
@@ -30,7 +31,8 @@ from campaigns.events import MalformedEvent, apply_event, parse_event
 from campaigns.store import RowStore
 from dialer.clock import Clock
 from dialer.metrics import NO_METRICS, Recorder
-from dialer.signatures import SignatureVerifier
+from dialer.printable import printable
+from dialer.signatures import SignatureVerifier, parse_json
 
 log = logging.getLogger("dialer.webhooks")
 
@@ -40,6 +42,9 @@ HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 256 * 1024
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
+SHUTDOWN_GRACE_S = 3  # after SIGTERM or Ctrl-C, how long running requests may finish
+# Content-Length in ASCII digits; more than 12 of them is no body this receiver takes.
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,12}")
 
 
 def create_webhook_app(
@@ -85,24 +90,29 @@ class _Receiver:
         body = await _read_body(request, self._max_body_bytes)
         if isinstance(body, Response):
             return body, "too_large" if body.status_code == 413 else "malformed"
+        # the raw bytes, before any parsing: a stranger's body is never parsed as an event
         verdict = self._verifier.verify(request.headers, body)
         if not verdict.ok:
-            log.warning("delivery from %s refused: %s", sender, verdict.reason)
+            log.warning("delivery from %s refused: %s", sender, printable(verdict.reason))
             return _answer(401, "Invalid or missing webhook signature."), "refused"
+        parsed = parse_json(body)
         try:
-            event = parse_event(json.loads(body))
-        except (ValueError, MalformedEvent) as exc:  # ValueError: not JSON, not UTF-8
-            log.warning("signed delivery from %s is malformed: %s", sender, exc)
+            if parsed is None:
+                raise MalformedEvent("not JSON in UTF-8 (or nested too deep)")
+            event = parse_event(parsed)
+        except MalformedEvent as exc:
+            log.warning("signed delivery from %s is malformed: %s", sender, printable(exc))
             return _answer(400, "The body is not a webhook event {event, timestamp, data}."), (
                 "malformed"
             )
+        name = printable(event.name, 64)
         try:
             applied = await run_in_threadpool(apply_event, self._store, event, self._clock.now())
         except Exception:  # the store failed: a 5xx makes Voxpria deliver it again
-            log.exception("%s could not be recorded; the sender will retry", event.name)
+            log.exception("%s could not be recorded; the sender will retry", name)
             return _answer(500, "The event could not be recorded; deliver it again."), "error"
-        call_id = event.call.call_id if event.call else "-"
-        log.info("%s %s: %s", event.name, call_id, applied.value)
+        call_id = printable(event.call.call_id, 100) if event.call else "-"
+        log.info("%s %s: %s", name, call_id, applied.value)
         return JSONResponse({"received": True, "result": applied.value}), applied.value
 
 
@@ -110,8 +120,8 @@ async def _read_body(request: Request, max_bytes: int) -> bytes | Response:
     """The body, or the error answer when it is too big (by its Content-Length, or by what
     actually arrives: the header may be missing, chunked, or a lie)."""
     declared = request.headers.get("content-length")
-    if declared is not None and not declared.strip().isdigit():
-        return _answer(400, "Content-Length is not a number.")
+    if declared is not None and not _CONTENT_LENGTH.fullmatch(declared.strip()):
+        return _answer(400, "Content-Length is not a number of bytes.")
     if declared is not None and int(declared) > max_bytes:
         return _too_big(max_bytes)
     chunks: list[bytes] = []
@@ -138,17 +148,31 @@ def _answer(status_code: int, message: str) -> Response:
 
 def serve(app: Starlette, host: str, port: int, *, access_log: bool = False) -> None:
     """Serve until interrupted (what `dialer serve` runs). Each event is logged by the
-    receiver already; uvicorn's access log would only repeat it."""
-    # log_config=None: uvicorn's lines go through the dialer's handler (text or JSON, redacted)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        http="h11",
-        log_level="info",
-        access_log=access_log,
-        log_config=None,
-    )
+    receiver already; uvicorn's access log would only repeat it.
+
+    SIGTERM stops it as Ctrl-C does, promptly: requests still running SHUTDOWN_GRACE_S after
+    the signal are cancelled (a plan's child process is killed with its request), and the
+    signal, which uvicorn raises again once it is done, ends this call as a KeyboardInterrupt
+    so that the caller still stops its campaigns and closes its store."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        # log_config=None: uvicorn's lines go through the dialer's handler (text or JSON, redacted)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            http="h11",
+            log_level="info",
+            access_log=access_log,
+            log_config=None,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @contextmanager

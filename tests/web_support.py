@@ -94,12 +94,14 @@ def web_settings(
 
 
 @contextmanager
-def web_server(settings: Settings) -> Iterator[WebServer]:
-    """`dialer serve`'s one app (receiver and page, each on as its setting is)."""
+def web_server(settings: Settings, **serve_options: Any) -> Iterator[WebServer]:
+    """`dialer serve`'s one app (receiver and page, each on as its setting is);
+    `serve_options` go to build_serve_app (sign_in_limits, ...)."""
     clock = SystemClock()
     services = open_services(settings, clock)
     try:
-        served = build_serve_app(settings, services, clock, failed_sign_in_delay_s=0.0)
+        options = {"failed_sign_in_delay_s": 0.0, **serve_options}
+        served = build_serve_app(settings, services, clock, **options)
         with running_webhook_server(served.app) as root_url:
             yield WebServer(root_url, settings, services, served.runs)
             served.runs.stop_all(timeout_s=5.0)

@@ -31,17 +31,21 @@ from dialer.web.agents import AgentDirectory
 from dialer.web.auth_pages import AuthPages
 from dialer.web.campaign_pages import CampaignPages
 from dialer.web.drafts import DRAFTS_FOLDER, DraftFolder
+from dialer.web.failures import error_handlers
 from dialer.web.gate import Gate, StrictHeaders
+from dialer.web.leftovers import sweep
 from dialer.web.new_pages import NewCampaignPages
 from dialer.web.runs import CampaignRuns
 from dialer.web.schedule_routes import schedule_routes
 from dialer.web.sessions import SessionCodec
+from dialer.web.sign_in_limits import SignInLimiter, SignInLimits
 from dialer.web.templating import Pages, template_environment
 from dialer.web.uploads import UPLOADS_FOLDER, UploadFolder
 from dialer.webhook_server import HEALTH_PATH, WEBHOOK_PATH, create_webhook_app
 
 STATIC_FOLDER = Path(__file__).parent / "static"
 FAILED_SIGN_IN_DELAY_S = 0.5
+DEFAULT_SIGN_IN_LIMITS = SignInLimits()
 RECEIVER_OFF = (
     "The webhook receiver is off: set VOXPRIA_WEBHOOK_SECRET where `dialer serve` runs and "
     "restart it."
@@ -56,6 +60,7 @@ class UiDeps:
     agents: AgentDirectory
     clock: Clock
     failed_sign_in_delay_s: float = FAILED_SIGN_IN_DELAY_S
+    sign_in_limits: SignInLimits = DEFAULT_SIGN_IN_LIMITS
     schedule: ScheduleFile | None = None  # the Schedules page's campaign file
 
 
@@ -67,20 +72,32 @@ def create_ui_app(deps: UiDeps) -> Starlette:
     env = template_environment()
     env.globals["schedules_on"] = deps.schedule is not None  # the Schedules link in the menu
     pages = Pages(env)
-    gate = Gate(SessionCodec(settings.ui_token), pages)
+    gate = Gate(SessionCodec(settings.ui_token, settings.home, deps.clock), pages)
+    limiter = SignInLimiter(deps.sign_in_limits, deps.clock)
     uploads = UploadFolder(settings.home / UPLOADS_FOLDER)
     drafts = DraftFolder(settings.home / DRAFTS_FOLDER, uploads)
     store = deps.services.store
+
+    def sweep_now() -> int:
+        return sweep(drafts, store, settings.home, deps.clock.now())
+
     routes: list[BaseRoute] = [
         Mount("/static", app=StaticFiles(directory=STATIC_FOLDER), name="static"),
-        *AuthPages(gate, pages, deps.failed_sign_in_delay_s).routes(),
+        *AuthPages(gate, pages, limiter, deps.failed_sign_in_delay_s).routes(),
         *NewCampaignPages(
             gate, pages, drafts, uploads, deps.agents, deps.runs, settings, deps.clock
         ).routes(),
-        *CampaignPages(gate, pages, deps.runs, store, uploads, deps.clock, settings.home).routes(),
+        *CampaignPages(
+            gate, pages, deps.runs, store, uploads, deps.clock, settings.home, sweep_now
+        ).routes(),
         *(schedule_routes(deps, gate, pages) if deps.schedule is not None else []),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(StrictHeaders)])
+    sweep_now()  # what a previous server left behind
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(StrictHeaders)],
+        exception_handlers=error_handlers(pages, settings.home),
+    )
 
 
 def create_ui_off_app() -> Starlette:
@@ -132,6 +149,7 @@ def build_serve_app(
     *,
     failed_sign_in_delay_s: float = FAILED_SIGN_IN_DELAY_S,
     metrics: Recorder = NO_METRICS,
+    sign_in_limits: SignInLimits = DEFAULT_SIGN_IN_LIMITS,
 ) -> Served:
     """What `dialer serve` runs: the receiver when VOXPRIA_WEBHOOK_SECRET is set, the page when
     DIALER_UI_TOKEN is, both over the one store."""
@@ -145,7 +163,16 @@ def build_serve_app(
         return Served(create_serve_app(webhook_app, create_ui_off_app()), runs)
     agents = AgentDirectory(lambda: _list_agents(services, clock), clock)
     schedule = load_schedule_file(settings.schedule_file) if settings.schedule_file else None
-    deps = UiDeps(settings, services, runs, agents, clock, failed_sign_in_delay_s, schedule)
+    deps = UiDeps(
+        settings,
+        services,
+        runs,
+        agents,
+        clock,
+        failed_sign_in_delay_s,
+        sign_in_limits,
+        schedule,
+    )
     return Served(create_serve_app(webhook_app, create_ui_app(deps)), runs)
 
 

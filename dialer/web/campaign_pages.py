@@ -3,7 +3,7 @@ its page polls, and the report downloads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -63,6 +63,7 @@ class CampaignPages:
         uploads: UploadFolder,
         clock: Clock,
         home: Path,
+        sweep: Callable[[], object] = lambda: None,
     ) -> None:
         self._gate = gate
         self._pages = pages
@@ -71,6 +72,7 @@ class CampaignPages:
         self._uploads = uploads
         self._clock = clock
         self._home = home
+        self._sweep = sweep  # what finished campaigns leave behind: run when they are listed
         self._meter = RateMeter()
 
     def routes(self) -> list[BaseRoute]:
@@ -95,6 +97,7 @@ class CampaignPages:
         return self._pages.html("campaigns.html", session, campaigns=listed)
 
     def _listed(self) -> list[ListedCampaign]:
+        self._sweep()
         metas = sorted(self._store.list_campaigns(), key=lambda m: m.created_at, reverse=True)
         return [
             ListedCampaign(

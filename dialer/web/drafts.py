@@ -129,6 +129,37 @@ class DraftFolder:
         os.replace(partial, self.root / f"{draft.draft_id}.json")
         return draft
 
+    def mark_planned(self, draft: Draft) -> None:
+        """The plan read the whole list within its deadline: Start may read it again."""
+        (self.root / f"{draft.draft_id}.planned").touch()
+
+    def is_planned(self, draft: Draft) -> bool:
+        return (self.root / f"{draft.draft_id}.planned").exists()
+
+    def mark_started(self, draft: Draft, campaign_id: str) -> None:
+        """Started as `campaign_id`: the draft is kept (its plan and invalid rows can still be
+        read) until that campaign has finished."""
+        (self.root / f"{draft.draft_id}.started").write_text(campaign_id, encoding="utf-8")
+
+    def started(self) -> list[tuple[str, str]]:
+        """(draft id, campaign id) of every draft that was started."""
+        found = []
+        for marker in self.root.glob("*.started"):
+            try:
+                found.append((marker.stem, marker.read_text(encoding="utf-8").strip()))
+            except OSError:
+                continue
+        return found
+
+    def discard(self, draft: Draft) -> None:
+        """The draft and its files go; the list's note of its name stays (it names the
+        campaign in the list of campaigns)."""
+        for suffix in (".json", ".planned", ".started"):
+            (self.root / f"{draft.draft_id}{suffix}").unlink(missing_ok=True)
+        self.uploads.discard(draft.contacts, keep_name=True)
+        if draft.suppression is not None:
+            self.uploads.discard(draft.suppression, keep_name=False)
+
     def get(self, draft_id: str) -> Draft:
         gone = InputError("This plan is gone (or the link is wrong): upload the list again.")
         if not _DRAFT_ID.fullmatch(draft_id):

@@ -28,7 +28,9 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 SMALL_FORM_BYTES = 64 * 1024  # sign in, start, stop: a few fields
 SIGN_IN_PATH = "/login"
-_SAFE_NEXT = re.compile(r"^/[A-Za-z0-9/_.\-]*$")  # a path of ours, never //host or a URL
+# A path of ours: one leading slash, then letters, digits and / _ . - only (never //host, /\host,
+# a scheme, a tab or a newline that a browser would drop, nor %-escapes of any of them).
+_SAFE_NEXT = re.compile(r"/(?![/\\])[A-Za-z0-9/_.\-]{0,300}")
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -130,8 +132,8 @@ class Gate:
         if session is None:
             return self._forbidden(
                 None,
-                "Your browser sent no session: allow cookies for this site, open the "
-                "sign-in page again and sign in.",
+                "Your session has ended (signed out, or too old), or your browser sent "
+                "none: open the sign-in page and sign in again (allow cookies for this site).",
             )
         if signed_in and not session.signed_in:
             return self._forbidden(session, "Sign in first, then try again.")
@@ -142,14 +144,18 @@ class Gate:
 
 
 def sign_in_url(next_path: str) -> str:
-    return f"{SIGN_IN_PATH}?next={next_path}" if _SAFE_NEXT.fullmatch(next_path) else SIGN_IN_PATH
+    return f"{SIGN_IN_PATH}?next={next_path}" if is_own_path(next_path) else SIGN_IN_PATH
 
 
 def safe_next(next_path: str | None) -> str:
     """Where to go after signing in: a path of this site only (no open redirect)."""
-    if next_path and _SAFE_NEXT.fullmatch(next_path) and next_path != SIGN_IN_PATH:
+    if next_path and is_own_path(next_path) and next_path != SIGN_IN_PATH:
         return next_path
     return "/"
+
+
+def is_own_path(path: str) -> bool:
+    return _SAFE_NEXT.fullmatch(path) is not None and "//" not in path
 
 
 def cross_site_reason(request: Request) -> str | None:

@@ -17,15 +17,12 @@ from dialer.errors import DialerError, InputError
 from dialer.settings import Settings
 from dialer.web.agents import AgentDirectory
 from dialer.web.drafts import REDIAL_FIELDS, Draft, DraftFolder, DraftOptions
+from dialer.web.failures import scrub
 from dialer.web.gate import Gate
-from dialer.web.planning import (
-    INVALID_SHOWN,
-    PlanView,
-    invalid_rows,
-    open_draft_list,
-    plan_draft,
-)
-from dialer.web.runs import CampaignRuns, Started, StartRequest, campaign_id_for
+from dialer.web.leftovers import sweep
+from dialer.web.plan_child import plan_in_child
+from dialer.web.planning import INVALID_SHOWN, invalid_rows, open_draft_list
+from dialer.web.runs import CampaignRuns, Started, StartRequest
 from dialer.web.sessions import Session
 from dialer.web.templating import Pages
 from dialer.web.uploads import StoredFile, UploadFolder
@@ -111,6 +108,7 @@ class NewCampaignPages:
         except InputError as exc:
             return await self._form_page(session, options, str(exc), 400)
         draft = await run_in_threadpool(self._save_draft, contacts, suppression, options)
+        await run_in_threadpool(self._sweep)
         return RedirectResponse(f"/plans/{draft.draft_id}", status_code=303)
 
     def _save_draft(
@@ -126,10 +124,15 @@ class NewCampaignPages:
         draft = self._draft_or_none(request)
         if draft is None:
             return self._gone(session)
-        try:
-            view, campaign_id = await run_in_threadpool(self._plan, draft)
+        timeout_s = self._settings.ui_plan_timeout_s
+        try:  # in a child process: a list built to be slow or huge cannot hang the server
+            view, campaign_id = await plan_in_child(
+                draft, self._settings, self._clock.now(), timeout_s
+            )
         except InputError as exc:
-            return self._pages.error(session, 400, "This list cannot be used", str(exc), "/new")
+            message = self._scrub(str(exc), draft)
+            return self._pages.error(session, 400, "This list cannot be used", message, "/new")
+        await run_in_threadpool(self._drafts.mark_planned, draft)
         existing = await run_in_threadpool(self._runs.existing, campaign_id)
         return self._pages.html(
             "plan.html",
@@ -141,22 +144,26 @@ class NewCampaignPages:
             invalid_shown=INVALID_SHOWN,
         )
 
-    def _plan(self, draft: Draft) -> tuple[PlanView, str]:
-        view = plan_draft(draft, self._settings, self._clock.now())
-        return view, self._campaign_id(draft)
+    def _sweep(self) -> None:
+        sweep(self._drafts, self._runs.store, self._settings.home, self._clock.now())
 
-    def _campaign_id(self, draft: Draft) -> str:
-        chosen = draft.options.chosen_campaign_id()
-        if chosen:
-            return chosen
-        contacts = open_draft_list(draft)
-        agent_id = draft.options.agent_id.strip()
-        return campaign_id_for(contacts, draft.contacts.display_name, agent_id)
+    def _scrub(self, message: str, draft: Draft) -> str:
+        """The message with the stored files named as the person uploaded them."""
+        known = [(draft.contacts.path, draft.contacts.display_name)]
+        if draft.suppression is not None:
+            known.append((draft.suppression.path, draft.suppression.display_name))
+        return scrub(message, self._settings.home, *known)
+
+    def _unplanned(self, draft: Draft) -> Response:
+        """Only a list whose plan read it within the deadline is read again in this process."""
+        return RedirectResponse(f"/plans/{draft.draft_id}", status_code=303)
 
     async def all_invalid(self, request: Request, session: Session) -> Response:
         draft = self._draft_or_none(request)
         if draft is None:
             return self._gone(session)
+        if not self._drafts.is_planned(draft):
+            return self._unplanned(draft)
         headers = await run_in_threadpool(lambda: open_draft_list(draft).headers)
         return StreamingResponse(
             self._pages.stream(
@@ -169,12 +176,16 @@ class NewCampaignPages:
         draft = self._draft_or_none(request)
         if draft is None:
             return self._gone(session)
+        if not self._drafts.is_planned(draft):
+            return self._unplanned(draft)
         try:
             started = await run_in_threadpool(self._start, draft)
         except DialerError as exc:
             status_code = 400 if exc.exit_code == 2 else 502
             back = f"/plans/{draft.draft_id}"
-            return self._pages.error(session, status_code, "Not started", str(exc), back)
+            message = self._scrub(str(exc), draft)
+            return self._pages.error(session, status_code, "Not started", message, back)
+        await run_in_threadpool(self._drafts.mark_started, draft, started.campaign_id)
         url = f"/campaigns/{started.campaign_id}?notice={started.notice.value}"
         return RedirectResponse(url, status_code=303)
 

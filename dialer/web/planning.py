@@ -16,6 +16,7 @@ from campaigns.policy import DialPolicy
 from campaigns.store import NewRow, RowStatus
 from dialer.settings import Settings
 from dialer.web.drafts import Draft
+from dialer.web.runs import campaign_id_for
 
 INVALID_SHOWN = 50
 PREVIEW_ROWS = 5
@@ -38,6 +39,16 @@ class PlanView:
 def open_draft_list(draft: Draft) -> ContactList:
     suppress = draft.suppression.path if draft.suppression else None
     return open_contact_list(draft.contacts.path, draft.options.list_options(suppress))
+
+
+def planned_campaign_id(draft: Draft) -> str:
+    """The id Start gives the campaign: the one chosen, or derived as `dialer run` derives it
+    (which reads the whole list: its content is part of the id)."""
+    chosen = draft.options.chosen_campaign_id()
+    if chosen:
+        return chosen
+    contacts = open_draft_list(draft)
+    return campaign_id_for(contacts, draft.contacts.display_name, draft.options.agent_id.strip())
 
 
 def plan_draft(draft: Draft, settings: Settings, now: float) -> PlanView:

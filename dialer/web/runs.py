@@ -29,7 +29,7 @@ from campaigns.contacts import ContactList
 from campaigns.engine import Engine
 from campaigns.policy import DialPolicy
 from campaigns.runner import RunEnd, Runner, StopSignal
-from campaigns.store import CampaignMeta, CampaignState
+from campaigns.store import CampaignMeta, CampaignState, RowStore
 from dialer.clock import Clock
 from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.launcher import unused_campaign_id
@@ -94,6 +94,10 @@ class CampaignRuns:
     @property
     def cluster(self) -> bool:
         return self._services.cluster
+
+    @property
+    def store(self) -> RowStore:
+        return self._services.store
 
     def start(self, request: StartRequest) -> Started:
         policy = request.policy

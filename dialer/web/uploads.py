@@ -68,6 +68,17 @@ class UploadFolder:
         path = self.root / PurePosixPath(str(meta["file"])).name
         return StoredFile(file_id, str(meta["display_name"]), path, int(meta["size_bytes"]))
 
+    def discard(self, stored: StoredFile, *, keep_name: bool) -> None:
+        """Delete the stored file; its note of the name it was given stays when `keep_name`
+        (it names the campaign started from it), marked so that no sweep removes it."""
+        stored.path.unlink(missing_ok=True)
+        note = self.root / f"{stored.file_id}.json"
+        if not keep_name:
+            note.unlink(missing_ok=True)
+            return
+        meta = {"display_name": stored.display_name, "file": stored.path.name, "started": True}
+        _write_json(note, {**meta, "size_bytes": stored.size_bytes})
+
     def display_name_of(self, path: Path) -> str | None:
         """The name a stored file was uploaded as, when `path` is one of ours."""
         if path.parent.resolve() != self.root.resolve() or not _FILE_ID.fullmatch(path.stem):

@@ -1,0 +1,107 @@
+"""The page's plan, made in a child process with a deadline and a memory cap.
+
+A list is a stranger's file: a spreadsheet can be built to keep a reader busy for hours or to
+swell to gigabytes. Read in the server's own process it would hang the page and hold up the
+server's shutdown (a thread cannot be stopped). In a child process it cannot: past the deadline
+the child is killed and the page says what to do; a child over its memory cap fails alone; and
+when `dialer serve` stops, the request waiting on the child is cancelled and the child killed.
+
+The parent sends the draft and the settings the plan needs (no key, secret or token) as a
+pickle on the child's stdin; the child answers with a pickle on stdout: ("ok", view, campaign
+id) or ("error", message). Both ends are this program, so the pickles are trusted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import pickle
+import resource
+import sys
+from dataclasses import replace
+
+from dialer.errors import DialerError, InputError
+from dialer.printable import printable
+from dialer.settings import Secret, Settings
+from dialer.web.drafts import Draft
+from dialer.web.planning import PlanView, plan_draft, planned_campaign_id
+
+log = logging.getLogger("dialer.web.plan")
+
+MEMORY_CAP_BYTES = 2 << 30  # far above what any bounded list needs to be planned
+PLAN_FAILED = (
+    "The list could not be planned (the reader failed): save it again as CSV (UTF-8) and "
+    "upload that, or run `dialer run FILE --agent ID --dry-run` to see the error."
+)
+
+
+def too_slow_message(timeout_s: float) -> str:
+    return (
+        f"Reading this list took longer than {timeout_s:g} s, so it was stopped: it is too "
+        "large or built to be slow. Split it into smaller files, or save it as CSV (UTF-8) and "
+        "upload that; if it really is this large, raise DIALER_UI_PLAN_TIMEOUT_S where `dialer "
+        "serve` runs, or plan it with `dialer run FILE --agent ID --dry-run`."
+    )
+
+
+async def plan_in_child(
+    draft: Draft, settings: Settings, now: float, timeout_s: float
+) -> tuple[PlanView, str]:
+    """The plan of `draft` and its campaign id; InputError (said on the page) when the list
+    cannot be used, cannot be read within `timeout_s`, or the reader fails."""
+    request = pickle.dumps((draft, _without_secrets(settings), now))
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        __name__,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(child.communicate(request), timeout_s)
+    except TimeoutError:
+        raise InputError(too_slow_message(timeout_s)) from None
+    finally:  # also when the server stops: the request is cancelled, the child must go too
+        if child.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                child.kill()
+    if child.returncode != 0:  # the page says PLAN_FAILED; the log keeps what happened
+        log.warning(
+            "planning %s failed: %s",
+            draft.draft_id,
+            printable(err.decode("utf-8", "replace")[-2000:], 2000),
+        )
+    return _answer(out)
+
+
+def _answer(out: bytes) -> tuple[PlanView, str]:
+    try:
+        answer = pickle.loads(out)
+    except Exception:  # killed (memory cap) or crashed before answering
+        raise InputError(PLAN_FAILED) from None
+    if answer[0] == "ok":
+        return answer[1], answer[2]
+    raise InputError(str(answer[1]))
+
+
+def _without_secrets(settings: Settings) -> Settings:
+    return replace(settings, api_key=Secret(""), webhook_secret=Secret(""), ui_token=Secret(""))
+
+
+def _child() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP_BYTES, MEMORY_CAP_BYTES))
+    draft, settings, now = pickle.loads(sys.stdin.buffer.read())
+    try:
+        view = plan_draft(draft, settings, now)
+        answer: tuple[object, ...] = ("ok", view, planned_campaign_id(draft))
+    except DialerError as exc:
+        answer = ("error", str(exc))
+    except MemoryError:
+        answer = ("error", PLAN_FAILED)
+    sys.stdout.buffer.write(pickle.dumps(answer))
+
+
+if __name__ == "__main__":
+    _child()
