@@ -22,8 +22,15 @@ from rich.text import Text
 
 from campaigns.campaign import check_campaign_id, derive_campaign_id
 from campaigns.contacts import ContactList, ListOptions, open_contact_list
+from campaigns.history import DEFAULT_RECALL_AFTER_S
 from campaigns.plan import build_plan, format_plan
-from campaigns.policy import DialPolicy, PollPolicy, parse_duration_s, parse_redial
+from campaigns.policy import (
+    DialPolicy,
+    PollPolicy,
+    parse_duration_s,
+    parse_in_doubt,
+    parse_redial,
+)
 from campaigns.report import ReportInfo, check_report_path, dry_run_rows, write_report
 from campaigns.store import CampaignState
 from campaigns.windows import CallingWindow
@@ -115,6 +122,18 @@ def _default_report(contacts: Path) -> Path:
 @click.option("--redial-after", default="30m", show_default=True, help="Wait before a redial.")
 @click.option("--suppress", type=click.Path(path_type=Path), help="Numbers never to call.")
 @click.option("--campaign", "campaign_id", help="Names the run; the same id resumes it.")
+@click.option(
+    "--recall-after",
+    help="A number any other campaign called more recently than this is not called "
+    f"(suppressed); 0 turns the guard off (default: {DEFAULT_RECALL_AFTER_S / 3600:g}h).",
+)
+@click.option(
+    "--in-doubt",
+    default="verify",
+    show_default=True,
+    help="A row whose POST answer was lost: verify (dial again once the call list proves no "
+    "call was created) or unknown (never).",
+)
 @click.option("--dry-run", is_flag=True, help="Validate and plan; call nobody.")
 @click.option("--detach", is_flag=True, help="Cluster mode: submit, print the id, return.")
 @click.option(
@@ -154,6 +173,9 @@ def run(**opts: Any) -> None:
         window=window,
         redial=parse_redial(opts["redial"]),
         redial_after_s=parse_duration_s(opts["redial_after"], name="--redial-after"),
+        recall_after_s=_recall_after_s(opts["recall_after"]),
+        in_doubt=parse_in_doubt(opts["in_doubt"]),
+        verify_after_s=settings.verify_after_s,
     )
     campaign_id = check_campaign_id(opts["campaign_id"]) if opts["campaign_id"] else None
     contacts = open_contact_list(
@@ -203,6 +225,12 @@ def _read_every_row(contacts: ContactList) -> None:
         pass
 
 
+def _recall_after_s(text: str | None) -> float:
+    if text is None:
+        return DEFAULT_RECALL_AFTER_S
+    return parse_duration_s(text, name="--recall-after")
+
+
 def _split(text: str | None) -> list[str] | None:
     return [part.strip() for part in text.split(",") if part.strip()] if text else None
 
@@ -220,9 +248,34 @@ def _dry_run(
         policy.agent_rate.per_s if policy.agent_rate else None,
     )
     _say(console, format_plan(plan))
+    _say(console, _recent_calls_text(contacts, policy, settings, clock.now()))
     info = ReportInfo("", policy.agent_id, str(contacts.path), "dry run", None, None)
     write_report(report, list(contacts.headers), dry_run_rows(contacts.rows()), info)
     _say(console, f"Nobody was called (dry run). Report: {report}")
+
+
+def _recent_calls_text(
+    contacts: ContactList, policy: DialPolicy, settings: Settings, now: float
+) -> str:
+    """What the contact history says of the list's numbers (the recall guard), read without
+    creating any state: a state folder that does not exist yet has no history."""
+    from campaigns.history import summarize_recent
+    from campaigns.store import RowStatus
+    from dialer.services import STATE_FILE, open_services
+
+    if settings.redis_url is None and not (settings.home / STATE_FILE).exists():
+        return summarize_recent([], _NoHistory(), now, policy.recall_after_s).text()
+    services = open_services(settings, SystemClock())
+    try:
+        numbers = (r.to_number for r in contacts.rows() if r.status is RowStatus.PENDING)
+        return summarize_recent(numbers, services.store, now, policy.recall_after_s).text()
+    finally:
+        services.close()
+
+
+class _NoHistory:
+    def recent_calls(self, numbers: list[str], since: float) -> list[Any]:
+        return []
 
 
 @contextmanager

@@ -117,6 +117,12 @@ class Settings:
     # The web page (`dialer serve`): off unless a token is set; the largest upload it takes.
     ui_token: Secret = field(default_factory=lambda: Secret(""))
     ui_max_upload_mb: float = 50.0
+    # After an ambiguous POST, the call list is searched this long before the call is taken as
+    # never created (and the row dialled again).
+    verify_after_s: float = 120.0
+    # Cluster mode refuses a Redis that may lose acknowledged writes, unless this is set (for
+    # throwaway tests only): DIALER_ALLOW_VOLATILE_REDIS=1.
+    allow_volatile_redis: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -150,6 +156,9 @@ class Settings:
             webhook_overdue_s=_seconds(env, "DIALER_WEBHOOK_OVERDUE_S", cls.webhook_overdue_s),
             ui_token=Secret(env.get("DIALER_UI_TOKEN", "").strip()),
             ui_max_upload_mb=_megabytes(env, "DIALER_UI_MAX_UPLOAD_MB", cls.ui_max_upload_mb),
+            verify_after_s=_seconds(env, "DIALER_VERIFY_AFTER_S", cls.verify_after_s),
+            allow_volatile_redis=env.get("DIALER_ALLOW_VOLATILE_REDIS", "").strip().lower()
+            in ("1", "yes", "true"),
         )
 
     def require_api_key(self) -> str:
