@@ -455,6 +455,26 @@ def worker(concurrency: int | None, loglevel: str) -> None:
     run_worker(settings, concurrency=concurrency, loglevel=loglevel)
 
 
+@cli.command(help="Check the account and the API before a first campaign.")
+@click.option("--agent", "agent_id", help="Also check this agent.")
+def doctor(agent_id: str | None) -> None:
+    from dialer.client import Timeouts, VoxpriaClient
+    from dialer.doctor import RELIES_ON, Level, examine
+
+    settings = Settings.from_env()
+    settings.require_api_key()
+    console, clock = Console(), SystemClock()
+    worst = Level.OK
+    timeouts = Timeouts(read_s=settings.http_read_timeout_s)
+    with VoxpriaClient(settings.base_url, settings.api_key, timeouts=timeouts) as client:
+        for finding in examine(client, agent_id, clock.now()):
+            _say(console, finding.line())
+            worst = Level.FAIL if Level.FAIL in (worst, finding.level) else worst
+    _say(console, RELIES_ON)
+    if worst is Level.FAIL:
+        sys.exit(1)
+
+
 cli.add_command(cli_webhooks.serve)
 cli.add_command(cli_webhooks.webhooks)
 cli.add_command(cli_schedule.schedule)
