@@ -7,7 +7,16 @@ The dial path, each step durable before the next (DESIGN.md):
   claim a due row (lease) -> calling window open? -> account and agent limits (one atomic
   acquire) -> begin_dial: the intent written (pending -> dialing) -> POST /calls -> by outcome:
   created: active with callId | rejected: final | not sent / 429: pending again (no call exists)
-  | ambiguous: stays dialing and is reconciled through the call list, never POSTed again.
+  | ambiguous: stays dialing (in doubt) and is verified through the call list, never POSTed
+  while in doubt.
+
+Verified absence, then dial (DESIGN.md): a row in doubt is looked for in the call list at once
+and again until `verify_after_s` past its intent. Found: the call is adopted. Absent at that
+horizon, with the list read back past the intent: no call was created, so the row goes back to
+pending (the attempt not counted, the contact history noting `not_created`) and is dialled
+again, unless `--in-doubt unknown`. A list that cannot be read (or is unfit: not newest first,
+items without toNumber/createdAt) proves nothing: the row is looked for again, and becomes
+`unknown` only when nothing else is left to do (or after VERIFY_GIVE_UP_FACTOR horizons).
 """
 
 from __future__ import annotations
@@ -16,12 +25,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from campaigns.history import DialGuard
 from campaigns.policy import DialPolicy
 from campaigns.store import DueCall, Row, RowStatus, RowStore
 from dialer.call import Ambiguous, Call, Created, NotSent, Rejected, Throttled
 from dialer.client import VoxpriaClient
 from dialer.clock import Clock
-from dialer.errors import ApiUnavailable, AuthError
+from dialer.errors import ApiError, ApiUnavailable, AuthError
 from dialer.limiter import Limiter
 from dialer.metrics import NO_METRICS, Recorder
 
@@ -32,9 +42,19 @@ log = logging.getLogger("dialer.engine")
 CLOCK_SKEW_S = 10.0
 HOLD_MAX_S = 2.0  # the longest limiter wait a claimed row is held through
 MAX_POLL_PAGES = 20  # past this, the calls still unseen are looked up one by one
+VERIFY_GIVE_UP_FACTOR = 10.0  # an unreadable list: give up this many horizons after the intent
 NOT_FOUND = (
     "the API's answer to this call was lost and no matching call appeared in the call list: "
     "a call may or may not have been placed, so it is not dialled again"
+)
+UNPROVEN = (
+    "the API's answer to this call was lost and the call list could not be read back past "
+    "the attempt before the run ended: a call may or may not have been placed, so it is not "
+    "dialled again"
+)
+PROVEN_ABSENT = (
+    "the API's answer was lost; the call list, read back past the attempt {after_s:g} s "
+    "later, showed no call: dialled again"
 )
 
 
@@ -100,6 +120,9 @@ class Engine:
         self.metrics = metrics
         self.stats = EngineStats()
         self._held: Row | None = None  # claimed, waiting a moment for a limiter slot
+        self.guard = DialGuard(
+            policy.recall_after_s, policy.recall_group or campaign_id, policy.agent_id
+        )
 
     # --- dialing ---
     def dial_next(self) -> float:
@@ -118,6 +141,8 @@ class Engine:
             opens = window.next_open(row.zones, now)
             self._release(row, opens if opens is not None else now + 86400.0)
             return 0.0
+        if self.guard.recall_after_s > 0 and self._recalled(row, now):
+            return 0.0  # suppressed before a limiter slot is spent on it
         wait_s = self.limiter.acquire_call(self.policy.agent_id, self.policy.agent_rate)
         if wait_s > 0:
             # Held through a short wait, so the row is dialled the moment the slot opens (a
@@ -129,6 +154,12 @@ class Engine:
             return wait_s
         self._dial(row, self.clock.now())
         return 0.0
+
+    def _recalled(self, row: Row, now: float) -> bool:
+        done = self.store.recall_check(self.campaign_id, row.idx, self.owner, now, self.guard)
+        if done is not None:
+            log.info("row %d not called: %s", row.idx, done.error)
+        return done is not None
 
     def _claim(self, now: float) -> Row | None:
         rows = self.store.claim(self.campaign_id, self.owner, now, HOLD_MAX_S + 1.0, limit=1)
@@ -153,9 +184,14 @@ class Engine:
 
     def _dial(self, row: Row, now: float) -> None:
         p, cid = self.policy, self.campaign_id
-        dialing = self.store.begin_dial(cid, row.idx, self.owner, now, p.lease_s, p.max_active)
+        dialing = self.store.begin_dial(
+            cid, row.idx, self.owner, now, p.lease_s, p.max_active, self.guard
+        )
         if dialing is None:  # lease lost, or max-active reached by another worker
             self.store.release(cid, row.idx, self.owner, now)
+            return
+        if dialing.status is RowStatus.SUPPRESSED:  # the recall guard, in the same atomic step
+            log.info("row %d not called: %s", row.idx, dialing.error)
             return
         try:
             outcome = self.client.create_call(p.agent_id, row.to_number, row.variables)
@@ -182,13 +218,13 @@ class Engine:
                 self.limiter.push_back(retry_at)
                 self.store.dial_not_sent(cid, row.idx, retry_at, reason)
             case Ambiguous(reason):
-                log.warning("row %d: %s; reconciling through the call list", row.idx, reason)
-                self.reconcile([dialing], give_up=False)
+                log.warning("row %d: %s; verifying through the call list", row.idx, reason)
+                self.verify([dialing])
 
-    # --- reconciling rows in doubt ---
+    # --- verifying rows in doubt ---
     def sweep(self) -> int:
-        """Reconcile rows left in dialing past their lease (their dialer died, or the answer
-        was lost). Returns how many were taken over."""
+        """Verify rows left in dialing past their lease (their dialer died, the answer was lost,
+        or a verification is due again). Returns how many were taken over."""
         now = self.clock.now()
         taken = [
             r
@@ -200,27 +236,72 @@ class Engine:
             )
         ]
         if taken:
-            self.reconcile(taken, give_up=True)
+            self.verify(taken)
         return len(taken)
 
-    def reconcile(self, rows: list[Row], *, give_up: bool) -> None:
-        """One pass over the call list (newest first) for every row in doubt. Found: adopt the
-        call. Not found: with `give_up`, the row becomes `unknown`; else it waits for the sweep."""
-        wanted = {r.to_number: r for r in rows}
-        oldest = min(r.intent_at for r in rows) - CLOCK_SKEW_S
-        for call in self.client.list_calls(limit=self.policy.poll.page_size):
-            created = parse_time(call.created_at)
-            if created is not None and created < oldest:
-                break
-            row = wanted.get(call.to_number or "")
-            if row is not None and self._is_attempt_of(call, row, created):
+    def verify(self, rows: list[Row]) -> None:
+        """One look at the call list for these rows in doubt (leased to this engine); then each
+        is adopted, dialled again (proven absent at its horizon), made `unknown`, or held for
+        another look."""
+        found, proven = self._search(rows)
+        now, p, cid = self.clock.now(), self.policy, self.campaign_id
+        for row in rows:
+            call = found.get(row.idx)
+            if call is not None:
                 self._adopt(row, call)
-                del wanted[row.to_number]
-                if not wanted:
-                    return
-        if give_up:
-            for row in wanted.values():
-                self.store.finish(self.campaign_id, row.idx, RowStatus.UNKNOWN, error=NOT_FOUND)
+                continue
+            horizon = row.intent_at + p.verify_after_s
+            if now >= horizon and (proven or p.in_doubt == "unknown"):
+                if p.in_doubt == "unknown":
+                    self.store.finish(cid, row.idx, RowStatus.UNKNOWN, error=NOT_FOUND)
+                else:
+                    log.warning("row %d: proven absent from the call list; dialling again", row.idx)
+                    error = PROVEN_ABSENT.format(after_s=round(now - row.intent_at))
+                    self.store.dial_not_sent(cid, row.idx, now, error)
+            elif now >= horizon and self._unprovable(row, now):
+                self.store.finish(cid, row.idx, RowStatus.UNKNOWN, error=UNPROVEN)
+            else:
+                recheck_s = max(min(p.verify_after_s / 4, 15.0), 0.2)
+                at = now + recheck_s if now >= horizon else min(now + recheck_s, horizon)
+                self.store.hold_dialing(cid, row.idx, self.owner, at)
+
+    def _unprovable(self, row: Row, now: float) -> bool:
+        """Past the horizon and the list unreadable: give up only when the run has nothing
+        else left (it would end) or after many horizons."""
+        if now >= row.intent_at + VERIFY_GIVE_UP_FACTOR * self.policy.verify_after_s:
+            return True
+        counts = self.store.counts(self.campaign_id)
+        return not counts.get(RowStatus.PENDING, 0) and not counts.get(RowStatus.ACTIVE, 0)
+
+    def _search(self, rows: list[Row]) -> tuple[dict[int, Call], bool]:
+        """The calls of these rows found in the call list (newest first), and whether the list
+        was read back past every row's intent: only then does a row not found prove that no
+        call was created. An unreadable or unfit list proves nothing."""
+        wanted = {r.to_number: r for r in rows}
+        found: dict[int, Call] = {}
+        oldest = min(r.intent_at for r in rows) - CLOCK_SKEW_S
+        newest_seen = float("inf")
+        try:
+            for call in self.client.list_calls(limit=self.policy.poll.page_size):
+                created = parse_time(call.created_at)
+                if created is None or not call.to_number or created > newest_seen + CLOCK_SKEW_S:
+                    log.warning("the call list is unfit to prove a call absent: %s", call.call_id)
+                    return found, False
+                newest_seen = min(newest_seen, created)
+                if created < oldest:
+                    return found, True
+                row = wanted.get(call.to_number)
+                if row is not None and self._is_attempt_of(call, row, created):
+                    found[row.idx] = call
+                    del wanted[row.to_number]
+                    if not wanted:
+                        return found, True
+        except ApiError as exc:
+            if isinstance(exc, AuthError):
+                raise
+            log.warning("the call list could not be read; will look again: %s", exc)
+            return found, False
+        return found, True  # the whole list was read
 
     def _is_attempt_of(self, call: Call, row: Row, created: float | None) -> bool:
         if call.call_id == row.call_id:  # the previous attempt's call

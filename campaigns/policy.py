@@ -7,12 +7,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from campaigns.history import DEFAULT_RECALL_AFTER_S
 from campaigns.store import RowStatus
 from campaigns.windows import CallingWindow
 from dialer.errors import InputError
 from dialer.settings import Rate
 
 REDIAL_STATUSES = (RowStatus.BUSY, RowStatus.NO_ANSWER, RowStatus.FAILED)
+IN_DOUBT_CHOICES = ("verify", "unknown")
+DEFAULT_VERIFY_AFTER_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class DialPolicy:
     lease_s: float = 30.0  # longer than a POST can take (timeouts), short enough to recover fast
     retry_not_sent_s: float = 5.0
     poll: PollPolicy = field(default_factory=PollPolicy)
+    recall_after_s: float = DEFAULT_RECALL_AFTER_S  # the contact history's recall guard; 0: off
+    recall_group: str = ""  # calls of one group never block each other ("": the campaign)
+    in_doubt: str = "verify"  # a lost POST answer: "verify" (prove absence, dial) or "unknown"
+    verify_after_s: float = DEFAULT_VERIFY_AFTER_S  # the call list is searched this long
 
     def extra_attempts(self, status: RowStatus) -> int:
         return int(self.redial.get(status.value, 0))
@@ -70,6 +77,10 @@ class DialPolicy:
                 "scale": self.poll.scale,
                 "webhook_overdue_s": self.poll.webhook_overdue_s,
             },
+            "recall_after_s": self.recall_after_s,
+            "recall_group": self.recall_group,
+            "in_doubt": self.in_doubt,
+            "verify_after_s": self.verify_after_s,
         }
 
     @classmethod
@@ -85,6 +96,11 @@ class DialPolicy:
             lease_s=float(data["lease_s"]),
             retry_not_sent_s=float(data["retry_not_sent_s"]),
             poll=PollPolicy(**dict(data["poll"])),
+            # campaigns stored before the contact history keep working with the defaults
+            recall_after_s=float(data.get("recall_after_s", DEFAULT_RECALL_AFTER_S)),
+            recall_group=str(data.get("recall_group", "")),
+            in_doubt=str(data.get("in_doubt", "verify")),
+            verify_after_s=float(data.get("verify_after_s", DEFAULT_VERIFY_AFTER_S)),
         )
 
 
@@ -119,3 +135,13 @@ def parse_duration_s(text: str, *, name: str) -> float:
     if unit not in units or value < 0:
         raise InputError(f"{name} {text!r} is not a duration: write it like 90s, 30m or 2h.")
     return value * units[unit]
+
+
+def parse_in_doubt(text: str) -> str:
+    choice = text.strip().lower()
+    if choice not in IN_DOUBT_CHOICES:
+        raise InputError(
+            f"--in-doubt {text!r}: write verify (dial again once the call list proves no call "
+            "was created) or unknown (never dial a row whose answer was lost)."
+        )
+    return choice

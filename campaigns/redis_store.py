@@ -15,6 +15,7 @@ from itertools import islice
 
 import redis
 
+from campaigns.history import HISTORY_TTL_S, DialGuard, HistoryEntry
 from campaigns.store import (
     CampaignMeta,
     CampaignState,
@@ -31,10 +32,12 @@ from dialer.redis_keys import RedisKeys
 _BATCH = 2000
 EVENT_TTL_S = 7 * 86400  # webhook deliveries are retried for minutes; a week is plenty
 
-# KEYS: row, pending, leased, dialing, active, counts. Shared helpers prepended to each script.
+# KEYS: row, pending, leased, dialing, active, counts, calls, history prefix. Shared helpers
+# prepended to each script. `age_text` mirrors campaigns.history.age_text.
 _LUA_COMMON = """
 local row, pending, leased = KEYS[1], KEYS[2], KEYS[3]
 local dialing, active, counts, calls = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local hprefix = KEYS[8]
 local idx = ARGV[1]
 local function move(from, to)
   redis.call('HINCRBY', counts, from, -1)
@@ -44,6 +47,47 @@ end
 local function leased_by(owner)
   return redis.call('HGET', row, 'status') == 'pending'
      and redis.call('HGET', row, 'lease_owner') == owner
+end
+local function lease_valid(now_ms)
+  local until_ms = redis.call('ZSCORE', leased, idx)
+  return until_ms and tonumber(until_ms) > now_ms
+end
+local function hist_key()
+  return hprefix .. redis.call('HGET', row, 'to_number')
+end
+local function note(status, call_id)
+  local field = redis.call('HGET', row, 'hist_field')
+  if not field then return end
+  local v = redis.call('HGET', hist_key(), field)
+  if not v then return end
+  local e = cjson.decode(v)
+  e.status = status
+  if call_id and call_id ~= '' then e.call_id = call_id end
+  redis.call('HSET', hist_key(), field, cjson.encode(e))
+end
+local function age_text(age)
+  age = math.max(math.floor(age), 0)
+  if age < 60 then return string.format('%d s', age) end
+  if age < 7200 then return string.format('%d min', math.floor(age / 60)) end
+  return string.format('%d h', math.floor(age / 3600))
+end
+-- the recall guard: a leased pending row whose number another group called too lately
+local function recalled(now_s, recall_s, group)
+  if recall_s <= 0 then return false end
+  local best = nil
+  for _, v in ipairs(redis.call('HVALS', hist_key())) do
+    local e = cjson.decode(v)
+    if e.group ~= group and e.status ~= 'not_created' and e.status ~= 'rejected'
+       and e.at > now_s - recall_s and (best == nil or e.at > best.at) then
+      best = e
+    end
+  end
+  if best == nil then return false end
+  redis.call('ZREM', leased, idx)
+  redis.call('HSET', row, 'lease_owner', '', 'lease_until', 0, 'error',
+             'called ' .. age_text(now_s - best.at) .. ' ago by campaign ' .. best.campaign)
+  move('pending', 'suppressed')
+  return true
 end
 """
 
@@ -56,16 +100,34 @@ redis.call('HSET', row, 'lease_owner', '', 'lease_until', 0, 'not_before', ARGV[
 return 1
 """,
     "begin_dial": """
--- ARGV: idx, owner, now_ms, lease_ms, max_active, now_s, lease_until_s
-if not leased_by(ARGV[2]) then return 0 end
-local until_ms = redis.call('ZSCORE', leased, idx)
-if not until_ms or tonumber(until_ms) <= tonumber(ARGV[3]) then return 0 end
+-- ARGV: idx, owner, now_ms, lease_ms, max_active, now_s, lease_until_s, recall_s, group,
+--       agent, cid, history_ttl_s. Returns 1 dialing, 2 suppressed by the recall guard, 0 not.
+if not leased_by(ARGV[2]) or not lease_valid(tonumber(ARGV[3])) then return 0 end
+if recalled(tonumber(ARGV[6]), tonumber(ARGV[8]), ARGV[9]) then return 2 end
 if redis.call('ZCARD', dialing) + redis.call('ZCARD', active) >= tonumber(ARGV[5]) then return 0 end
 redis.call('ZREM', leased, idx)
 redis.call('ZADD', dialing, tonumber(ARGV[3]) + tonumber(ARGV[4]), idx)
 redis.call('HINCRBY', row, 'attempts', 1)
-redis.call('HSET', row, 'intent_at', ARGV[6], 'lease_until', ARGV[7])
+local field = ARGV[11] .. '|' .. ARGV[6]
+redis.call('HSET', row, 'intent_at', ARGV[6], 'lease_until', ARGV[7], 'hist_field', field)
+redis.call('HSET', hist_key(), field, cjson.encode({at = tonumber(ARGV[6]), campaign = ARGV[11],
+  group = ARGV[9], agent = ARGV[10], status = 'dialing', call_id = ''}))
+redis.call('EXPIRE', hist_key(), tonumber(ARGV[12]))
 move('pending', 'dialing')
+return 1
+""",
+    "recall_check": """
+-- ARGV: idx, owner, now_ms, now_s, recall_s, group
+if not leased_by(ARGV[2]) or not lease_valid(tonumber(ARGV[3])) then return 0 end
+if recalled(tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]) then return 1 end
+return 0
+""",
+    "hold_dialing": """
+-- ARGV: idx, owner, until_ms, until_s
+if redis.call('HGET', row, 'status') ~= 'dialing'
+   or redis.call('HGET', row, 'lease_owner') ~= ARGV[2] then return 0 end
+redis.call('ZADD', dialing, 'XX', ARGV[3], idx)
+redis.call('HSET', row, 'lease_until', ARGV[4])
 return 1
 """,
     "call_created": """
@@ -76,6 +138,7 @@ redis.call('ZADD', active, ARGV[4], idx)
 redis.call('HSET', row, 'call_id', ARGV[2], 'live_status', ARGV[3], 'next_poll_at', ARGV[5],
            'lease_owner', '', 'lease_until', 0)
 redis.call('HSET', calls, ARGV[2], ARGV[6])
+note('active', ARGV[2])
 move('dialing', 'active')
 return 1
 """,
@@ -87,12 +150,13 @@ redis.call('ZADD', pending, ARGV[2], idx)
 redis.call('HINCRBY', row, 'attempts', -1)
 redis.call('HSET', row, 'not_before', ARGV[3], 'error', ARGV[4],
            'lease_owner', '', 'lease_until', 0)
+note('not_created')
 move('dialing', 'pending')
 return 1
 """,
     "finish": """
 -- ARGV: idx, new_status, last_status, redial_ms ('' for none), redial_s, error, call_id ('' keeps),
---       outcome, duration, started_at, completed_at, recording, transcript
+--       outcome, duration, started_at, completed_at, recording, transcript, call's status
 local status = redis.call('HGET', row, 'status')
 if status ~= 'dialing' and status ~= 'active' then return 0 end
 redis.call('ZREM', dialing, idx)
@@ -103,6 +167,7 @@ redis.call('HSET', row, 'live_status', ARGV[3], 'not_before', ARGV[5], 'error', 
            'lease_owner', '', 'lease_until', 0, 'outcome', ARGV[8], 'duration', ARGV[9],
            'started_at', ARGV[10], 'completed_at', ARGV[11], 'recording', ARGV[12],
            'transcript', ARGV[13])
+note(ARGV[14], ARGV[7])
 move(status, ARGV[2])
 return 1
 """,
@@ -193,9 +258,10 @@ def _new_row_fields(r: NewRow) -> dict[str, str]:
 class RedisStore:
     """Needs a client made with `decode_responses=True`."""
 
-    def __init__(self, client: redis.Redis[str], keys: RedisKeys) -> None:
+    def __init__(self, client: redis.Redis[str], keys: RedisKeys, account: str = "") -> None:
         self._r = client
         self._k = keys
+        self.account = account  # tags the contact history (dialer.redis_keys.account_tag)
         self._scripts = {
             name: client.register_script(_LUA_COMMON + body) for name, body in _LUA.items()
         }
@@ -211,11 +277,15 @@ class RedisStore:
             k.active(cid),
             k.counts(cid),
             k.calls(),
+            k.history_prefix(self.account),
         ]
 
     def _run(self, name: str, cid: str, idx: int, *args: object) -> bool:
+        return bool(self._call(name, cid, idx, *args))
+
+    def _call(self, name: str, cid: str, idx: int, *args: object) -> int:
         try:
-            return bool(self._scripts[name](keys=self._row_keys(cid, idx), args=[idx, *args]))
+            return int(self._scripts[name](keys=self._row_keys(cid, idx), args=[idx, *args]))
         except redis.RedisError as exc:
             raise StoreError(f"Redis failed during {name}: {exc}. Check REDIS_URL.") from exc
 
@@ -351,9 +421,16 @@ class RedisStore:
         return self._run("release", campaign_id, idx, owner, _ms(not_before), not_before)
 
     def begin_dial(
-        self, campaign_id: str, idx: int, owner: str, now: float, lease_s: float, max_active: int
+        self,
+        campaign_id: str,
+        idx: int,
+        owner: str,
+        now: float,
+        lease_s: float,
+        max_active: int,
+        guard: DialGuard | None = None,
     ) -> Row | None:
-        ok = self._run(
+        done = self._call(
             "begin_dial",
             campaign_id,
             idx,
@@ -361,10 +438,70 @@ class RedisStore:
             _ms(now),
             _ms(lease_s),
             max_active,
-            now,
+            repr(now),
             now + lease_s,
+            guard.recall_after_s if guard else 0,
+            (guard.group if guard else "") or campaign_id,
+            guard.agent_id if guard else "",
+            campaign_id,
+            HISTORY_TTL_S,
         )
-        return self.get_row(campaign_id, idx) if ok else None
+        return self.get_row(campaign_id, idx) if done else None
+
+    def recall_check(
+        self, campaign_id: str, idx: int, owner: str, now: float, guard: DialGuard
+    ) -> Row | None:
+        done = self._run(
+            "recall_check",
+            campaign_id,
+            idx,
+            owner,
+            _ms(now),
+            repr(now),
+            guard.recall_after_s,
+            guard.group or campaign_id,
+        )
+        return self.get_row(campaign_id, idx) if done else None
+
+    def hold_dialing(self, campaign_id: str, idx: int, owner: str, until: float) -> bool:
+        return self._run("hold_dialing", campaign_id, idx, owner, _ms(until), until)
+
+    def recent_calls(self, numbers: list[str], since: float) -> list[HistoryEntry]:
+        return [
+            e
+            for n, values in zip(numbers, self._hvals(numbers), strict=True)
+            for e in self._entries(n, values)
+            if e.at >= since and e.is_call
+        ]
+
+    def history(self, number: str) -> list[HistoryEntry]:
+        entries = self._entries(number, self._hvals([number])[0])
+        return sorted(entries, key=lambda e: e.at)
+
+    def _hvals(self, numbers: list[str]) -> list[list[str]]:
+        prefix = self._k.history_prefix(self.account)
+        pipe = self._r.pipeline(transaction=False)
+        for n in numbers:
+            pipe.hvals(prefix + n)
+        return list(pipe.execute())
+
+    @staticmethod
+    def _entries(number: str, values: list[str]) -> list[HistoryEntry]:
+        entries = []
+        for v in values:
+            e = json.loads(v)
+            entries.append(
+                HistoryEntry(
+                    number,
+                    float(e["at"]),
+                    str(e["campaign"]),
+                    str(e["group"]),
+                    str(e["agent"]),
+                    str(e["status"]),
+                    str(e.get("call_id") or ""),
+                )
+            )
+        return entries
 
     def call_created(self, campaign_id: str, idx: int, call: Call, next_poll_at: float) -> bool:
         live = call.status.value if call.status else "queued"
@@ -403,6 +540,7 @@ class RedisStore:
             error,
             call.call_id if call is not None else "",
             *call_fields(call),
+            status.value,
         )
 
     def _due(self, campaign_id: str, max_ms: int | str, limit: int | None) -> list[DueCall]:

@@ -37,6 +37,9 @@ Campaign keys (in `[campaigns.NAME]` or `[defaults]`):
   `"reports/{name}/{date}.csv"`.
 - `skip_reached_within`: `"7d"` skips a number that a run of any campaign of the file reached
   (status completed) on one of the last 7 local dates, today included; default `"off"`.
+- `recall_after`: as `dialer run --recall-after`: a number a campaign outside this file called
+  more recently is not called (the file's own runs never block each other: its other keys say
+  how often a number may be called); `"0"` turns it off. `in_doubt`: as `--in-doubt`.
 - `rate`, `max_active`, `window`, `redial`, `redial_after`, `suppress`, `phone_column`,
   `region`, `variables`, `timezone_column`, `webhooks`, `encoding`, `delimiter`,
   `phone_columns`: as `dialer run`'s options, with its defaults; `redial` as text or a table,
@@ -62,8 +65,9 @@ from typing import TypeVar
 
 from campaigns.contacts import ListOptions
 from campaigns.cron import CronSchedule
+from campaigns.history import DEFAULT_RECALL_AFTER_S
 from campaigns.phones import PhoneReader
-from campaigns.policy import DialPolicy, parse_duration_s, parse_redial
+from campaigns.policy import DialPolicy, parse_duration_s, parse_in_doubt, parse_redial
 from campaigns.report import REPORT_EXTENSIONS
 from campaigns.windows import CallingWindow
 from dialer.errors import InputError
@@ -95,6 +99,8 @@ EXAMPLES: Mapping[str, str] = {
     "delimiter": '";"',
     "phone_columns": '["Mobile", "Phone"]',
     "webhooks": "true",
+    "recall_after": '"20h" or "0"',
+    "in_doubt": '"verify" or "unknown"',
 }
 CAMPAIGN_KEYS = frozenset(EXAMPLES)
 FILE_KEYS = frozenset({"max_attempts_per_number_per_day", "defaults", "campaigns"})
@@ -396,6 +402,12 @@ def _policy(values: _Values) -> DialPolicy:
         redial_after_s=values.parsed(
             "redial_after", lambda t: parse_duration_s(t, name="redial_after"), "30m"
         ),
+        recall_after_s=values.parsed(
+            "recall_after",
+            lambda t: parse_duration_s(t, name="recall_after"),
+            f"{DEFAULT_RECALL_AFTER_S:g}s",
+        ),
+        in_doubt=values.parsed("in_doubt", parse_in_doubt, "verify"),
     )
 
 

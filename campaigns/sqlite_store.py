@@ -19,6 +19,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from campaigns.history import NOT_A_CALL, DialGuard, HistoryEntry, recall_error
 from campaigns.store import (
     IN_FLIGHT,
     CampaignMeta,
@@ -52,6 +53,11 @@ CREATE TABLE IF NOT EXISTS rows (
 CREATE INDEX IF NOT EXISTS rows_by_due ON rows (cid, status, not_before);
 CREATE INDEX IF NOT EXISTS rows_by_poll ON rows (cid, status, next_poll_at);
 CREATE INDEX IF NOT EXISTS rows_by_call ON rows (call_id) WHERE call_id != '';
+CREATE TABLE IF NOT EXISTS history (
+    account TEXT NOT NULL, number TEXT NOT NULL, at REAL NOT NULL, cid TEXT NOT NULL,
+    grp TEXT NOT NULL, agent TEXT NOT NULL, status TEXT NOT NULL,
+    call_id TEXT NOT NULL DEFAULT '', PRIMARY KEY (account, number, at, cid)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
     call_id TEXT NOT NULL, event TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (call_id, event)
 ) WITHOUT ROWID;
@@ -64,6 +70,13 @@ _ROW_COLUMNS = (
 )
 _INGEST_BATCH = 5000
 _REPORT_BATCH = 20_000
+_HISTORY_COLUMNS = "number, at, cid, grp, agent, status, call_id"
+# The history entry of a row's latest intent (params: status, call_id?, account, cid, idx x3).
+_NOTE_SQL = (
+    "UPDATE history SET status=?{call} WHERE account=? AND cid=? "
+    "AND number=(SELECT to_number FROM rows WHERE cid=history.cid AND idx=?) "
+    "AND at=(SELECT intent_at FROM rows WHERE cid=history.cid AND idx=?)"
+)
 _FINAL_CALL_FIELDS = (
     "outcome=?, duration=?, started_at=?, completed_at=?, recording=?, transcript=?"
 )
@@ -135,8 +148,15 @@ def _meta_from_json(text: str) -> CampaignMeta:
     return CampaignMeta(**data)
 
 
+def _entry(rec: tuple[Any, ...]) -> HistoryEntry:
+    return HistoryEntry(*rec)
+
+
 class SqliteStore:
-    def __init__(self, path: Path) -> None:
+    """`account` tags the contact history (dialer.redis_keys.account_tag): a state folder used
+    with two API keys keeps two histories."""
+
+    def __init__(self, path: Path, account: str = "") -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
@@ -151,6 +171,7 @@ class SqliteStore:
                 "(DIALER_HOME, default .dialer/) is writable."
             ) from exc
         self.path = path
+        self.account = account
         self._lock = threading.RLock()
 
     def close(self) -> None:
@@ -346,34 +367,150 @@ class SqliteStore:
         )
 
     def begin_dial(
-        self, campaign_id: str, idx: int, owner: str, now: float, lease_s: float, max_active: int
+        self,
+        campaign_id: str,
+        idx: int,
+        owner: str,
+        now: float,
+        lease_s: float,
+        max_active: int,
+        guard: DialGuard | None = None,
     ) -> Row | None:
         with self._tx() as db:
+            number = self._leased_number(db, campaign_id, idx, owner, now)
+            if number is None:
+                return None
+            if guard is not None and self._recalled(db, campaign_id, idx, number, now, guard):
+                return self._read(db, campaign_id, idx)
             if self._count_in_flight(db, campaign_id) >= max_active:
                 return None
-            changed = db.execute(
+            db.execute(
                 "UPDATE rows SET status=?, intent_at=?, attempts=attempts+1, lease_until=? "
-                "WHERE cid=? AND idx=? AND status=? AND lease_owner=? AND lease_until>?",
+                "WHERE cid=? AND idx=?",
+                (RowStatus.DIALING.value, now, now + lease_s, campaign_id, idx),
+            )
+            db.execute(
+                f"INSERT OR REPLACE INTO history (account, {_HISTORY_COLUMNS}) "
+                "VALUES (?,?,?,?,?,?,?,'')",
                 (
-                    RowStatus.DIALING.value,
+                    self.account,
+                    number,
                     now,
-                    now + lease_s,
                     campaign_id,
-                    idx,
-                    RowStatus.PENDING.value,
-                    owner,
-                    now,
+                    (guard.group if guard else "") or campaign_id,
+                    guard.agent_id if guard else "",
+                    RowStatus.DIALING.value,
                 ),
-            ).rowcount
-            if changed != 1:
+            )
+            return self._read(db, campaign_id, idx)
+
+    def recall_check(
+        self, campaign_id: str, idx: int, owner: str, now: float, guard: DialGuard
+    ) -> Row | None:
+        with self._tx() as db:
+            number = self._leased_number(db, campaign_id, idx, owner, now)
+            if number is None or not self._recalled(db, campaign_id, idx, number, now, guard):
                 return None
-            rec = db.execute(
-                f"SELECT {_ROW_COLUMNS} FROM rows WHERE cid=? AND idx=?", (campaign_id, idx)
-            ).fetchone()
+            return self._read(db, campaign_id, idx)
+
+    @staticmethod
+    def _leased_number(
+        db: sqlite3.Connection, campaign_id: str, idx: int, owner: str, now: float
+    ) -> str | None:
+        rec = db.execute(
+            "SELECT to_number FROM rows WHERE cid=? AND idx=? AND status=? AND lease_owner=? "
+            "AND lease_until>?",
+            (campaign_id, idx, RowStatus.PENDING.value, owner, now),
+        ).fetchone()
+        return None if rec is None else str(rec[0])
+
+    def _recalled(
+        self,
+        db: sqlite3.Connection,
+        campaign_id: str,
+        idx: int,
+        number: str,
+        now: float,
+        guard: DialGuard,
+    ) -> bool:
+        """The recall guard, inside the caller's transaction: True when the row was suppressed."""
+        if guard.recall_after_s <= 0:
+            return False
+        hit = db.execute(
+            "SELECT at, cid FROM history WHERE account=? AND number=? AND at>? AND grp!=? "
+            f"AND status NOT IN ({','.join('?' * len(NOT_A_CALL))}) ORDER BY at DESC LIMIT 1",
+            (
+                self.account,
+                number,
+                now - guard.recall_after_s,
+                guard.group or campaign_id,
+                *NOT_A_CALL,
+            ),
+        ).fetchone()
+        if hit is None:
+            return False
+        db.execute(
+            "UPDATE rows SET status=?, error=?, lease_owner='', lease_until=0 "
+            "WHERE cid=? AND idx=?",
+            (RowStatus.SUPPRESSED.value, recall_error(now - hit[0], hit[1]), campaign_id, idx),
+        )
+        return True
+
+    @staticmethod
+    def _read(db: sqlite3.Connection, campaign_id: str, idx: int) -> Row:
+        rec = db.execute(
+            f"SELECT {_ROW_COLUMNS} FROM rows WHERE cid=? AND idx=?", (campaign_id, idx)
+        ).fetchone()
         return _row(rec)
 
-    def call_created(self, campaign_id: str, idx: int, call: Call, next_poll_at: float) -> bool:
+    def _note(
+        self, db: sqlite3.Connection, campaign_id: str, idx: int, status: str, call_id: str = ""
+    ) -> None:
+        """The history entry of the row's latest intent follows its call."""
+        call = ", call_id=?" if call_id else ""
+        db.execute(
+            _NOTE_SQL.format(call=call),
+            (status, *((call_id,) if call_id else ()), self.account, campaign_id, idx, idx),
+        )
+
+    def _moved(
+        self, sql: str, params: tuple[Any, ...], cid: str, idx: int, status: str, call_id: str = ""
+    ) -> bool:
+        """A conditional row transition and, when it happened, its history note: one step."""
+        with self._tx() as db:
+            if db.execute(sql, params).rowcount != 1:
+                return False
+            self._note(db, cid, idx, status, call_id)
+            return True
+
+    def recent_calls(self, numbers: list[str], since: float) -> list[HistoryEntry]:
+        if not numbers:
+            return []
+        with self._lock:
+            recs = self._db.execute(
+                f"SELECT {_HISTORY_COLUMNS} FROM history WHERE account=? AND at>=? "
+                f"AND number IN ({','.join('?' * len(numbers))}) "
+                f"AND status NOT IN ({','.join('?' * len(NOT_A_CALL))})",
+                (self.account, since, *numbers, *NOT_A_CALL),
+            ).fetchall()
+        return [_entry(r) for r in recs]
+
+    def history(self, number: str) -> list[HistoryEntry]:
+        with self._lock:
+            recs = self._db.execute(
+                f"SELECT {_HISTORY_COLUMNS} FROM history WHERE account=? AND number=? ORDER BY at",
+                (self.account, number),
+            ).fetchall()
+        return [_entry(r) for r in recs]
+
+    def hold_dialing(self, campaign_id: str, idx: int, owner: str, until: float) -> bool:
         return self._update(
+            "UPDATE rows SET lease_until=? WHERE cid=? AND idx=? AND status=? AND lease_owner=?",
+            (until, campaign_id, idx, RowStatus.DIALING.value, owner),
+        )
+
+    def call_created(self, campaign_id: str, idx: int, call: Call, next_poll_at: float) -> bool:
+        return self._moved(
             "UPDATE rows SET status=?, call_id=?, live_status=?, next_poll_at=?, lease_owner='', "
             "lease_until=0 WHERE cid=? AND idx=? AND status=?",
             (
@@ -385,10 +522,15 @@ class SqliteStore:
                 idx,
                 RowStatus.DIALING.value,
             ),
+            campaign_id,
+            idx,
+            RowStatus.ACTIVE.value,
+            call.call_id,
         )
 
     def dial_not_sent(self, campaign_id: str, idx: int, not_before: float, error: str) -> bool:
-        return self._update(
+        # The note first: it finds the entry by the row's intent time, which stays as it is.
+        return self._moved(
             "UPDATE rows SET status=?, attempts=attempts-1, not_before=?, error=?, "
             "lease_owner='', lease_until=0 WHERE cid=? AND idx=? AND status=?",
             (
@@ -399,6 +541,9 @@ class SqliteStore:
                 idx,
                 RowStatus.DIALING.value,
             ),
+            campaign_id,
+            idx,
+            "not_created",
         )
 
     def finish(
@@ -413,7 +558,7 @@ class SqliteStore:
         new_status = RowStatus.PENDING if redial_at is not None else status
         call_id_sql = "call_id=?, " if call is not None else ""
         call_id = (call.call_id,) if call is not None else ()
-        return self._update(
+        return self._moved(
             f"UPDATE rows SET status=?, {call_id_sql}live_status=?, error=?, not_before=?, "
             f"lease_owner='', lease_until=0, {_FINAL_CALL_FIELDS} "
             "WHERE cid=? AND idx=? AND status IN (?,?)",
@@ -428,6 +573,10 @@ class SqliteStore:
                 idx,
                 *(s.value for s in IN_FLIGHT),
             ),
+            campaign_id,
+            idx,
+            status.value,
+            call.call_id if call is not None else "",
         )
 
     def due_calls(self, campaign_id: str, now: float, limit: int) -> list[DueCall]:

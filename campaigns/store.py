@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from campaigns.history import DialGuard, HistoryEntry
 from dialer.call import Call
 
 
@@ -180,17 +181,42 @@ class RowStore(Protocol):
         """Give a leased pending row back, due at `not_before`."""
 
     def begin_dial(
-        self, campaign_id: str, idx: int, owner: str, now: float, lease_s: float, max_active: int
+        self,
+        campaign_id: str,
+        idx: int,
+        owner: str,
+        now: float,
+        lease_s: float,
+        max_active: int,
+        guard: DialGuard | None = None,
     ) -> Row | None:
         """pending (leased by owner) -> dialing, attempts+1, intent time `now`: the durable
-        intent written before the POST. None when the row is not ours to dial or when
-        `max_active` rows are already dialing or active."""
+        intent written before the POST, and the call entered in the contact history. None when
+        the row is not ours to dial or when `max_active` rows are already dialing or active.
+        With a `guard`, in the same atomic step: a number another group called within
+        `guard.recall_after_s` is not dialled; the row is returned `suppressed` instead."""
+
+    def recall_check(
+        self, campaign_id: str, idx: int, owner: str, now: float, guard: DialGuard
+    ) -> Row | None:
+        """The recall guard alone, before a limiter slot is spent on a row: a leased pending row
+        whose number was called too recently -> `suppressed` (returned); else None."""
+
+    def recent_calls(self, numbers: list[str], since: float) -> list[HistoryEntry]:
+        """The contact history's calls to these numbers at or after `since` (this account)."""
+
+    def history(self, number: str) -> list[HistoryEntry]:
+        """Every entry for one number (this account), oldest first."""
+
+    def hold_dialing(self, campaign_id: str, idx: int, owner: str, until: float) -> bool:
+        """A row in doubt that `owner` is verifying: look again at `until` (its lease)."""
 
     def call_created(self, campaign_id: str, idx: int, call: Call, next_poll_at: float) -> bool:
         """dialing -> active with the callId."""
 
     def dial_not_sent(self, campaign_id: str, idx: int, not_before: float, error: str) -> bool:
-        """dialing -> pending: the POST provably never reached the API (attempts-1)."""
+        """dialing -> pending: the POST provably created no call (never sent, or verified absent
+        from the call list): attempts-1, the history entry marked `not_created`."""
 
     def finish(
         self,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from campaigns.history import DEFAULT_RECALL_AFTER_S
 from dialer.cli_lazy import LazyGroup
 from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.settings import Rate, Secret, Settings
@@ -139,6 +140,16 @@ def _default_report(contacts: Path) -> Path:
     is_flag=True,
     help="A CSV report with cells exactly as read, formula-looking ones included (for "
     "programs, not spreadsheets).",
+    "--recall-after",
+    help="A number any other campaign called more recently than this is not called "
+    f"(suppressed); 0 turns the guard off (default: {DEFAULT_RECALL_AFTER_S / 3600:g}h).",
+)
+@click.option(
+    "--in-doubt",
+    default="verify",
+    show_default=True,
+    help="A row whose POST answer was lost: verify (dial again once the call list proves no "
+    "call was created) or unknown (never).",
 )
 @click.option("--dry-run", is_flag=True, help="Validate and plan; call nobody.")
 @click.option("--detach", is_flag=True, help="Cluster mode: submit, print the id, return.")
@@ -188,6 +199,9 @@ def run(**opts: Any) -> None:
         window=window,
         redial=parse_redial(opts["redial"]),
         redial_after_s=parse_duration_s(opts["redial_after"], name="--redial-after"),
+        recall_after_s=_recall_after_s(opts["recall_after"]),
+        in_doubt=parse_in_doubt(opts["in_doubt"]),
+        verify_after_s=settings.verify_after_s,
     )
     campaign_id = check_campaign_id(opts["campaign_id"]) if opts["campaign_id"] else None
     contacts = open_contact_list(
@@ -243,6 +257,12 @@ def _read_every_row(contacts: ContactList) -> None:
         pass
 
 
+def _recall_after_s(text: str | None) -> float:
+    if text is None:
+        return DEFAULT_RECALL_AFTER_S
+    return parse_duration_s(text, name="--recall-after")
+
+
 def _split(text: str | None) -> list[str] | None:
     return [part.strip() for part in text.split(",") if part.strip()] if text else None
 
@@ -273,7 +293,32 @@ def _dry_run(
     )
     _say(console, f"List: {contacts.reading_note}")
     _say(console, format_plan(plan))
+    _say(console, _recent_calls_text(contacts, policy, settings, clock.now()))
     _say(console, f"Nobody was called (dry run). Report: {report}")
+
+
+def _recent_calls_text(
+    contacts: ContactList, policy: DialPolicy, settings: Settings, now: float
+) -> str:
+    """What the contact history says of the list's numbers (the recall guard), read without
+    creating any state: a state folder that does not exist yet has no history."""
+    from campaigns.history import summarize_recent
+    from campaigns.store import RowStatus
+    from dialer.services import STATE_FILE, open_services
+
+    if settings.redis_url is None and not (settings.home / STATE_FILE).exists():
+        return summarize_recent([], _NoHistory(), now, policy.recall_after_s).text()
+    services = open_services(settings, SystemClock())
+    try:
+        numbers = (r.to_number for r in contacts.rows() if r.status is RowStatus.PENDING)
+        return summarize_recent(numbers, services.store, now, policy.recall_after_s).text()
+    finally:
+        services.close()
+
+
+class _NoHistory:
+    def recent_calls(self, numbers: list[str], since: float) -> list[Any]:
+        return []
 
 
 @contextmanager
@@ -540,3 +585,26 @@ cli.add_lazy(
     "dialer.cli_schedule:export",
     "Gather the outcomes of scheduled campaign NAME's runs into one report.",
 )
+
+
+@cli.command(help="Check the account and the API before a first campaign.")
+@click.option("--agent", "agent_id", help="Also check this agent.")
+def doctor(agent_id: str | None) -> None:
+    from rich.console import Console
+
+    from dialer.client import Timeouts, VoxpriaClient
+    from dialer.clock import SystemClock
+    from dialer.doctor import RELIES_ON, Level, examine
+
+    settings = Settings.from_env()
+    settings.require_api_key()
+    console, clock = Console(), SystemClock()
+    worst = Level.OK
+    timeouts = Timeouts(read_s=settings.http_read_timeout_s)
+    with VoxpriaClient(settings.base_url, settings.api_key, timeouts=timeouts) as client:
+        for finding in examine(client, agent_id, clock.now()):
+            _say(console, finding.line())
+            worst = Level.FAIL if Level.FAIL in (worst, finding.level) else worst
+    _say(console, RELIES_ON)
+    if worst is Level.FAIL:
+        sys.exit(1)

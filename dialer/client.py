@@ -76,6 +76,19 @@ class _RetryableAnswer(Exception):
         self.retry_at = retry_at
 
 
+@dataclass(frozen=True)
+class Probe:
+    """A GET's answer as it came (header names in lower case)."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+    def calls(self) -> list[Any]:
+        """The raw call objects of a call-list answer."""
+        return list(_items(_envelope_data(self.body)))
+
+
 class VoxpriaClient:
     """Synchronous client of the Voxpria REST API rooted at `base_url` (up to `/api/v1`)."""
 
@@ -181,6 +194,18 @@ class VoxpriaClient:
             if len(calls) < page_size or (total is not None and page * page_size >= total):
                 return
             page += 1
+
+    def probe(self, path: str, params: Mapping[str, int] | None = None) -> Probe:
+        """One GET, not retried, answered as it came: its status, headers and JSON body (for
+        `dialer doctor`, which reports what the API sends rather than what the dialer makes
+        of it). Raises ApiUnavailable when nothing answered."""
+        try:
+            response = self._send("GET", path, "read", params=params)
+        except httpx.HTTPError as exc:
+            raise ApiUnavailable(
+                f"GET {path}: {_describe(exc)}; check VOXPRIA_BASE_URL and the network."
+            ) from exc
+        return Probe(response.status_code, dict(response.headers), _json_or_none(response))
 
     def get_agent(self, agent_id: str) -> Agent:
         data = self._get_data(

@@ -20,6 +20,7 @@ the store is the source of truth for reports.
 | `{p}:c:{cid}:lock:{role}` | string | a lease (dispatcher, worker slot): holder, PX = lease |
 | `{p}:calls` | hash | callId -> `{cid}:{idx}`, for webhooks to find their row |
 | `{p}:ev:{callId}:{event}` | string | a webhook event seen (dedup); expires after 7 days |
+| `{p}:hist:{account}:{number}` | hash | contact history: `{cid}|{intent}` -> JSON; 400 days |
 | `{p}:sched:{cid}` | string | a scheduled run's claim and stage (dialer/run_claims.py), 8 days |
 
 The limiter keys expire (PX) once the TAT is in the past, so idle accounts leave nothing behind.
@@ -88,6 +89,11 @@ class RedisKeys:
 
     def event(self, call_id: str, event: str) -> str:
         return f"{self.prefix}:ev:{call_id}:{event}"
+
+    # --- the contact history ---
+    def history_prefix(self, account: str) -> str:
+        """Followed by an E.164 number: that number's calls (campaigns.history)."""
+        return f"{self.prefix}:hist:{account}:"
 
     # --- scheduled runs ---
     def scheduled_run(self, cid: str) -> str:

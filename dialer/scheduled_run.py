@@ -89,7 +89,13 @@ def prepare(run: DayRun, settings: Settings, store: RowStore, opts: RunOptions) 
     return Launch(
         settings,
         contacts,
-        replace(campaign.policy, poll=_poll(campaign, settings)),
+        replace(
+            campaign.policy,
+            poll=_poll(campaign, settings),
+            # the file's runs never block each other in the contact history (its keys rule them)
+            recall_group=f"file:{run.file.path.resolve()}",
+            verify_after_s=settings.verify_after_s,
+        ),
         run.campaign_id,
         report,
         resume_command=lambda cid: run.command if cid == run.campaign_id else _adhoc(run, cid),

@@ -74,16 +74,16 @@ class Services:
 
 
 def open_services(settings: Settings, clock: Clock, *, redis_prefix: str = "dialer") -> Services:
+    account = account_tag(settings.base_url, settings.api_key.reveal())
     if settings.redis_url is None:
-        store = SqliteStore(settings.home / STATE_FILE)
+        store = SqliteStore(settings.home / STATE_FILE, account)
         limiter = LocalLimiter(settings.call_limit, settings.request_limit, clock)
         return Services(settings, store, limiter)
     client = connect_redis(settings.redis_url)
     keys = RedisKeys(redis_prefix)
-    account = account_tag(settings.base_url, settings.api_key.reveal())
     return Services(
         settings,
-        RedisStore(client, keys),
+        RedisStore(client, keys, account),
         RedisLimiter(client, keys, account, settings.call_limit, settings.request_limit),
         redis=client,
     )

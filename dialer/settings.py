@@ -148,6 +148,12 @@ class Settings:
     shift_queue: str = "dialer.shifts"
     # How long the page's plan of an uploaded list may take before it is stopped.
     ui_plan_timeout_s: float = 120.0
+    # After an ambiguous POST, the call list is searched this long before the call is taken as
+    # never created (and the row dialled again).
+    verify_after_s: float = 120.0
+    # Cluster mode refuses a Redis that may lose acknowledged writes, unless this is set (for
+    # throwaway tests only): DIALER_ALLOW_VOLATILE_REDIS=1.
+    allow_volatile_redis: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -188,6 +194,9 @@ class Settings:
             metrics_port=_port(env, "DIALER_METRICS_PORT"),
             shift_queue=_queue_name(env, "DIALER_SHIFT_QUEUE", cls.shift_queue),
             ui_plan_timeout_s=_seconds(env, "DIALER_UI_PLAN_TIMEOUT_S", cls.ui_plan_timeout_s),
+            verify_after_s=_seconds(env, "DIALER_VERIFY_AFTER_S", cls.verify_after_s),
+            allow_volatile_redis=env.get("DIALER_ALLOW_VOLATILE_REDIS", "").strip().lower()
+            in ("1", "yes", "true"),
         )
 
     def require_api_key(self) -> str:

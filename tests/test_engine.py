@@ -74,10 +74,28 @@ def test_a_lost_answer_is_adopted_from_the_call_list_never_posted_again(
     assert all(r.status in API_FINAL for r in store.iter_rows(CID))
 
 
-def test_a_5xx_with_no_call_becomes_unknown_after_the_sweep(
+def test_a_5xx_with_no_call_is_proven_absent_then_dialled_once(
     tmp_path: Path, simulator: SimulatorHandle, api_key: str
 ) -> None:
-    store, policy = sqlite_store(tmp_path), fast_policy(SPEED, lease_s=1.0)
+    policy = fast_policy(SPEED, lease_s=1.0, verify_after_s=1.5)
+    store = sqlite_store(tmp_path)
+    nums = numbers(3)
+    create(store, new_rows(nums), policy)
+    simulator.sim.force(Fault.ERROR_BEFORE_CREATE, times=1)
+    run_to_end(make_engine(store, simulator, api_key, policy))
+    assert calls_per_number(simulator) == {n: 1 for n in nums}
+    rows = list(store.iter_rows(CID))
+    assert all(r.status in API_FINAL and r.attempts == 1 for r in rows)
+    # the history notes the attempt that created nothing, beside the call that was made
+    statuses = [sorted(e.status for e in store.history(n)) for n in nums]
+    assert sum("not_created" in s for s in statuses) == 1
+
+
+def test_in_doubt_unknown_keeps_the_strict_behaviour(
+    tmp_path: Path, simulator: SimulatorHandle, api_key: str
+) -> None:
+    policy = fast_policy(SPEED, lease_s=1.0, verify_after_s=1.0, in_doubt="unknown")
+    store = sqlite_store(tmp_path)
     nums = numbers(3)
     create(store, new_rows(nums), policy)
     simulator.sim.force(Fault.ERROR_BEFORE_CREATE, times=1)
