@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint demo bench bench-quick bench-million clean
+.PHONY: help install test test-fast lint demo bench bench-quick bench-million clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,12 +18,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-test: install ## run the whole test suite
-	$(BIN)/pytest -q -p no:cacheprovider
+# Most tests wait on processes and HTTP, not on the CPU: more workers than the 2 cores pay off.
+# Each worker has its own Redis database (tests/redis_support.py), ports and temporary files.
+TEST_WORKERS ?= 4
 
-lint: install ## ruff and mypy (strict on dialer/, campaigns/, workers/)
+test: install ## run the whole test suite, in parallel (TEST_WORKERS=4)
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
+
+test-fast: install ## the tests that start no process or server (no Redis needed), in seconds
+	$(BIN)/pytest -q -p no:cacheprovider -m "not integration"
+
+lint: install ## ruff, mypy (strict on dialer/, campaigns/, workers/) and the layers' import contract
 	$(BIN)/ruff check dialer campaigns workers tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The simulator runs calls 60x faster than life, so the demo's account limits are raised to match.
 demo: install ## run the sample campaign on the built-in simulator, no servers needed

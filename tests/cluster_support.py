@@ -1,4 +1,8 @@
-"""Real `dialer worker` processes on a real Redis database of their own, for cluster tests."""
+"""Real `dialer worker` processes on a real Redis database of their own, for cluster tests.
+
+The database is this test process's (each xdist worker its own, `tests.redis_support.worker_db`),
+flushed before and after by `own_database()` or the `cluster_redis` fixture; `cluster_url()` is
+its URL, which `cluster_env` gives the processes."""
 
 from __future__ import annotations
 
@@ -13,13 +17,23 @@ from pathlib import Path
 
 import redis
 
-from tests.redis_support import redis_or_skip
+from tests.redis_support import redis_url, whole_database, worker_db
 
-# The cluster tests' own Redis database: flushed before and after, nothing else. Two checkouts
-# testing on one machine at once give each its own (DIALER_TEST_REDIS_DB).
-TEST_DB = int(os.environ.get("DIALER_TEST_REDIS_DB", "9"))
-REDIS_URL = f"redis://127.0.0.1:6379/{TEST_DB}"
 DIALER = str(Path(sys.executable).with_name("dialer"))
+
+
+def cluster_url() -> str:
+    """The URL of this process's own database (skips, or fails in CI, without Redis)."""
+    return redis_url(worker_db())
+
+
+def __getattr__(name: str) -> object:
+    # REDIS_URL and TEST_DB, as earlier tests import them: known only once a server is found.
+    if name == "REDIS_URL":
+        return cluster_url()
+    if name == "TEST_DB":
+        return worker_db()
+    raise AttributeError(name)
 
 
 def wait_until(condition: Callable[[], bool], deadline_s: float, what: str) -> None:
@@ -33,7 +47,7 @@ def wait_until(condition: Callable[[], bool], deadline_s: float, what: str) -> N
 def cluster_env(base_url: str, api_key: str, tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VOXPRIA_", "DIALER_"))}
     env.update(
-        REDIS_URL=REDIS_URL,
+        REDIS_URL=cluster_url(),
         VOXPRIA_BASE_URL=base_url,
         VOXPRIA_API_KEY=api_key,
         VOXPRIA_CALL_LIMIT="50/s",
@@ -83,14 +97,9 @@ class Workers:
 
 @contextmanager
 def own_database() -> Iterator[redis.Redis[str]]:
-    redis_or_skip()
-    client: redis.Redis[str] = redis.Redis.from_url(REDIS_URL, decode_responses=True)
-    client.flushdb()
-    try:
+    """This process's own database, flushed before and after (as the `cluster_redis` fixture)."""
+    with whole_database() as client:
         yield client
-    finally:
-        client.flushdb()
-        client.close()
 
 
 def dialer(

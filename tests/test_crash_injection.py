@@ -7,17 +7,14 @@ campaign to its end. The simulator's audit counts the calls per number.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from campaigns.redis_store import RedisStore
 from campaigns.runner import Runner, StopSignal
 from campaigns.store import RowStatus, RowStore
 from dialer.client import VoxpriaClient
-from dialer.redis_keys import RedisKeys
 from dialer.simulator import Fault
 from dialer.simulator_server import SimulatorHandle
 from tests.engine_support import (
@@ -30,9 +27,8 @@ from tests.engine_support import (
     new_rows,
     numbers,
     run_to_end,
-    sqlite_store,
 )
-from tests.redis_support import clean_prefix, redis_or_skip, unique_prefix
+from tests.redis_support import store_params
 
 SPEED = 600.0
 API_FINAL = {RowStatus.COMPLETED, RowStatus.FAILED, RowStatus.NO_ANSWER, RowStatus.BUSY}
@@ -86,15 +82,9 @@ VERIFY_CRASH_POINTS = [
 ]
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RowStore]:
-    if request.param == "sqlite":
-        yield sqlite_store(tmp_path)
-        return
-    client = redis_or_skip()
-    prefix = unique_prefix("test-crash")
-    yield RedisStore(client, RedisKeys(prefix))
-    clean_prefix(client, prefix)
+@pytest.fixture(params=store_params("sqlite", "redis"))
+def store(request: pytest.FixtureRequest, make_store: Callable[[str], RowStore]) -> RowStore:
+    return make_store(request.param)
 
 
 @pytest.mark.parametrize(

@@ -1,22 +1,20 @@
-"""RedisLimiter against a real Redis: the LocalLimiter's contract, key expiry, errors, and four
-processes sharing one rate.
+"""RedisLimiter's Lua scripts on fakeredis and on a real Redis: the LocalLimiter's contract, key
+expiry, errors; and four processes sharing one rate on the real one.
 
 Time here is real (the script reads the Redis server's clock), so limits are chosen slow enough
 that the few milliseconds between two calls of a test do not matter, or fast enough to wait out.
-Without Redis at 127.0.0.1:6379 these tests skip, except under CI, where they fail.
+Without a real Redis (tests/redis_support.py) those tests skip, except under CI, where they fail.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import select
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +28,8 @@ from dialer.errors import StoreError
 from dialer.limiter import RedisLimiter
 from dialer.redis_keys import RedisKeys
 from dialer.settings import Rate
+from tests.redis_support import RedisSpace
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 ACCOUNT = "acct"
 SLOW = Rate(1, 60)
 FAST = Rate(1000, 1)
@@ -39,25 +37,14 @@ HAMMER = Path(__file__).with_name("limiter_hammer.py")
 
 
 @pytest.fixture
-def client() -> Iterator[redis.Redis[Any]]:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.ConnectionError as exc:
-        reason = f"no Redis at {REDIS_URL} ({exc})"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}: CI must provide one")
-        pytest.skip(reason)
-    yield client
-    client.close()
+def client(redis_space: RedisSpace) -> redis.Redis[Any]:
+    """fakeredis, then the real Redis (conftest's `redis_space`)."""
+    return redis_space.client
 
 
 @pytest.fixture
-def keys(client: redis.Redis[Any]) -> Iterator[RedisKeys]:
-    keys = RedisKeys(prefix=f"test-lim-{uuid.uuid4().hex}")
-    yield keys
-    for key in client.scan_iter(match=f"{keys.prefix}:*"):
-        client.delete(key)
+def keys(redis_space: RedisSpace) -> RedisKeys:
+    return redis_space.keys
 
 
 def make(
@@ -188,11 +175,12 @@ def read_line(child: subprocess.Popen[str], deadline: float) -> str:
 
 
 def run_hammers(
-    keys: RedisKeys, agent_rate: Rate, call_limit: Rate, duration_s: float, processes: int
+    space: RedisSpace, agent_rate: Rate, call_limit: Rate, duration_s: float, processes: int
 ) -> list[list[float]]:
     """Start the processes together once all are ready, wait for them with a deadline; the
     instants at which each placed a call."""
-    command = [sys.executable, str(HAMMER), "--redis-url", REDIS_URL, "--prefix", keys.prefix]
+    assert space.url is not None, "processes share only a real Redis"
+    command = [sys.executable, str(HAMMER), "--redis-url", space.url, "--prefix", space.prefix]
     command += ["--agent-rate", str(agent_rate), "--call-limit", str(call_limit)]
     command += ["--duration-s", str(duration_s)]
     pipe = subprocess.PIPE
@@ -225,13 +213,14 @@ def run_hammers(
 
 @pytest.mark.integration
 def test_four_processes_never_exceed_the_shared_rate_and_use_it(
-    client: redis.Redis[Any], keys: RedisKeys
+    make_redis: Callable[[str], RedisSpace],
 ) -> None:
     # Each start comes a wake-up plus a round trip after its slot opens: 1 to 2 ms on a loaded
     # 2-core machine, so starts 200 ms apart keep that loss near 1% of the rate.
     agent_rate, call_limit = Rate(8, 1), Rate(5, 1)
     rate_per_s = min(agent_rate.per_s, call_limit.per_s)
-    per_process = run_hammers(keys, agent_rate, call_limit, duration_s=3.0, processes=4)
+    space = make_redis("redis")
+    per_process = run_hammers(space, agent_rate, call_limit, duration_s=3.0, processes=4)
     starts_s = sorted(start_s for starts in per_process for start_s in starts)
     print(f"starts per process: {[len(starts) for starts in per_process]}")
 

@@ -1,28 +1,17 @@
-"""Memory across runs, read from the store: numbers reached lately, calls made today."""
+"""Memory across runs, read from the store: numbers reached lately, calls made today. On every
+store (conftest's `store`: SQLite, Redis on fakeredis and on a real server)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
-
-import pytest
 
 from campaigns.memory import Recall, apply_memory, remember
-from campaigns.sqlite_store import SqliteStore
-from campaigns.store import NewRow, RowStatus
+from campaigns.store import NewRow, RowStatus, RowStore
 from tests.test_schedule_support import Outcome, stored_run, us_numbers
 
 TODAY = date(2026, 11, 27)
 NAMES = ("reminders", "surveys")
 A, B, C, D = us_numbers(4)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "state.sqlite")
-    yield s
-    s.close()
 
 
 def recall(**rules: object) -> Recall:
@@ -38,7 +27,7 @@ def days_ago(n: int) -> date:
     return TODAY - timedelta(days=n)
 
 
-def test_a_number_reached_yesterday_is_skipped_today(store: SqliteStore) -> None:
+def test_a_number_reached_yesterday_is_skipped_today(store: RowStore) -> None:
     stored_run(store, "reminders", days_ago(1), [Outcome(A), Outcome(B, "no_answer")])
     memory = remember(store, recall(reached_within_days=7))
     assert memory.skip_reason(A) == "reached on 2026-11-26 by reminders"
@@ -46,7 +35,7 @@ def test_a_number_reached_yesterday_is_skipped_today(store: SqliteStore) -> None
 
 
 def test_reached_by_any_campaign_of_the_file_and_the_latest_reach_is_named(
-    store: SqliteStore,
+    store: RowStore,
 ) -> None:
     stored_run(store, "reminders", days_ago(5), [Outcome(A)])
     stored_run(store, "surveys", days_ago(2), [Outcome(A), Outcome(B)])
@@ -57,7 +46,7 @@ def test_reached_by_any_campaign_of_the_file_and_the_latest_reach_is_named(
     assert memory.skip_reason(C) is None
 
 
-def test_the_period_is_the_last_n_local_dates_today_included(store: SqliteStore) -> None:
+def test_the_period_is_the_last_n_local_dates_today_included(store: RowStore) -> None:
     stored_run(store, "surveys", days_ago(7), [Outcome(A)])  # eight dates back counting today
     stored_run(store, "surveys", days_ago(6), [Outcome(B)])
     stored_run(store, "surveys", TODAY, [Outcome(C)])  # another campaign, earlier today
@@ -68,13 +57,13 @@ def test_the_period_is_the_last_n_local_dates_today_included(store: SqliteStore)
     assert remember(store, recall()).reached == {}  # skip_reached_within off
 
 
-def test_the_run_being_started_is_not_its_own_memory(store: SqliteStore) -> None:
+def test_the_run_being_started_is_not_its_own_memory(store: RowStore) -> None:
     stored_run(store, "reminders", TODAY, [Outcome(A, calls=2)])  # resumed: same id
     memory = remember(store, recall(reached_within_days=7, max_calls_per_day=2))
     assert memory.skip_reason(A) is None
 
 
-def test_calls_today_across_the_files_campaigns_reach_the_cap(store: SqliteStore) -> None:
+def test_calls_today_across_the_files_campaigns_reach_the_cap(store: RowStore) -> None:
     stored_run(store, "surveys", TODAY, [Outcome(A, "busy", calls=2), Outcome(B, "busy")])
     stored_run(store, "reminders", days_ago(1), [Outcome(C, "busy", calls=2)])  # yesterday
     memory = remember(store, recall(max_calls_per_day=2))
@@ -83,14 +72,14 @@ def test_calls_today_across_the_files_campaigns_reach_the_cap(store: SqliteStore
     assert memory.skip_reason(C) is None
 
 
-def test_a_run_whose_redials_could_pass_the_cap_skips_the_number(store: SqliteStore) -> None:
+def test_a_run_whose_redials_could_pass_the_cap_skips_the_number(store: RowStore) -> None:
     stored_run(store, "surveys", TODAY, [Outcome(A, "busy")])
     memory = remember(store, recall(max_calls_per_day=3, calls_per_run=3))
     reason = memory.skip_reason(A)
     assert reason is not None and reason.startswith("already called 1 time today: this run's")
 
 
-def test_memory_marks_only_callable_rows_suppressed_with_the_reason(store: SqliteStore) -> None:
+def test_memory_marks_only_callable_rows_suppressed_with_the_reason(store: RowStore) -> None:
     stored_run(store, "reminders", days_ago(1), [Outcome(A), Outcome(B)])
     rows = [
         NewRow(0, ["x", A], A, RowStatus.PENDING),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -26,7 +26,7 @@ from dialer.scheduled_run import DayRun, RunOptions, Skipped, prepare
 from dialer.scheduler import Scheduler, run_beat
 from dialer.settings import Settings
 from tests.cli_support import wait_until
-from tests.redis_support import clean_prefix, redis_or_skip, unique_prefix
+from tests.redis_support import RedisSpace
 from tests.test_schedule_support import Outcome, campaign_file, stored_run, us_numbers
 
 
@@ -115,10 +115,8 @@ def make_beat(
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "state.sqlite")
-    yield s
-    s.close()
+def store(make_store: Callable[[str], SqliteStore]) -> SqliteStore:
+    return make_store("sqlite")
 
 
 def load(tmp_path: Path, text: str) -> ScheduleFile:
@@ -351,16 +349,12 @@ def test_reports_are_written_once_when_a_started_run_ends(
     assert beat.scheduler.claims.state(cid) is Claim.REPORTED
 
 
-# --- two beats at once, on real Redis -------------------------------------------------------
+# --- two beats at once, on fakeredis and on real Redis ---------------------------------------
 
 
 @pytest.fixture
-def redis_prefix() -> Iterator[tuple[redis.Redis[str], RedisKeys]]:
-    client = redis_or_skip()
-    prefix = unique_prefix("test-beat")
-    yield client, RedisKeys(prefix)
-    clean_prefix(client, prefix)
-    client.close()
+def redis_prefix(redis_space: RedisSpace) -> tuple[redis.Redis[str], RedisKeys]:
+    return redis_space.client, redis_space.keys
 
 
 def test_two_beats_at_once_start_each_run_once(

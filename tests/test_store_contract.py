@@ -1,18 +1,12 @@
-"""One contract for both row stores: the SQLite file (embedded) and Redis (cluster)."""
+"""One contract for both row stores: the SQLite file (embedded) and Redis (cluster), the latter
+on fakeredis (its Lua scripts included) and on a real server (`store` in conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from campaigns.redis_store import RedisStore
-from campaigns.sqlite_store import SqliteStore
 from campaigns.store import CampaignMeta, CampaignState, NewRow, Row, RowStatus, RowStore
 from dialer.call import Call, CallStatus
-from dialer.redis_keys import RedisKeys
-from tests.redis_support import clean_prefix, redis_or_skip, unique_prefix
 
 CID = "camp-1"
 NOW = 1_800_000_000.0
@@ -40,19 +34,6 @@ def _rows(n: int = 5) -> list[NewRow]:
         )
     )
     return rows
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RowStore]:
-    if request.param == "sqlite":
-        s = SqliteStore(tmp_path / "state.sqlite")
-        yield s
-        s.close()
-        return
-    client = redis_or_skip()
-    prefix = unique_prefix("test-store")
-    yield RedisStore(client, RedisKeys(prefix))
-    clean_prefix(client, prefix)
 
 
 @pytest.fixture

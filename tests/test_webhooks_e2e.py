@@ -5,14 +5,17 @@ webhooks must save the polling they are there to save."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from campaigns.store import RowStatus, RowStore
 from tests.bench.webhooks import CampaignResult, Scenario, run_webhook_campaign
-from tests.test_webhooks_support import STORES, open_store
+from tests.redis_support import store_params
+from tests.test_webhooks_support import open_store
+
+pytestmark = pytest.mark.integration  # the simulator and the receiver over real HTTP
 
 API_FINAL = {RowStatus.COMPLETED, RowStatus.FAILED, RowStatus.NO_ANSWER, RowStatus.BUSY}
 # Speed 600 makes a 3-minute call last 0.3 s: fast, but an unanswered call may end (and its
@@ -22,10 +25,9 @@ FAST = 600.0
 REALISTIC = 100.0
 
 
-@pytest.fixture(params=STORES)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RowStore]:
-    with open_store(request.param, tmp_path) as opened:
-        yield opened
+@pytest.fixture(params=store_params("sqlite", "redis"))
+def store(request: pytest.FixtureRequest, make_store: Callable[[str], RowStore]) -> RowStore:
+    return make_store(request.param)
 
 
 def assert_every_row_right(result: CampaignResult, calls: int) -> None:

@@ -1,9 +1,8 @@
-"""What each webhook event does to the store (campaigns.events, no HTTP), on both stores."""
+"""What each webhook event does to the store (campaigns.events, no HTTP), on both stores (conftest's
+`store`: SQLite, and Redis on fakeredis and on a real server)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,13 +11,7 @@ from campaigns.events import Applied, MalformedEvent, apply_event, final_call, p
 from campaigns.store import Row, RowStatus, RowStore
 from dialer.call import Call, CallStatus
 from tests.engine_support import CID
-from tests.test_webhooks_support import NOW, POLL_LATER, STORES, call_event, live_calls, open_store
-
-
-@pytest.fixture(params=STORES)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RowStore]:
-    with open_store(request.param, tmp_path) as opened:
-        yield opened
+from tests.test_webhooks_support import NOW, POLL_LATER, call_event, live_calls
 
 
 def apply(store: RowStore, body: dict[str, Any]) -> Applied:

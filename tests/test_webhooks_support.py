@@ -14,9 +14,8 @@ from campaigns.sqlite_store import SqliteStore
 from campaigns.store import CampaignMeta, RowStore
 from campaigns.windows import CallingWindow
 from dialer.call import Call, CallStatus
-from dialer.redis_keys import RedisKeys
 from tests.engine_support import CID, new_rows, numbers
-from tests.redis_support import clean_prefix, redis_or_skip, unique_prefix
+from tests.redis_support import open_redis_space
 
 NOW = 1_800_000_000.0
 POLL_LATER = NOW + 300.0  # when a live call would be polled if no event came
@@ -27,16 +26,15 @@ STORES = ["sqlite", "redis"]
 
 @contextmanager
 def open_store(kind: str, tmp_path: Path) -> Iterator[RowStore]:
-    """A fresh store of `kind` ("sqlite" or "redis"; Redis skips the test when not running)."""
+    """A fresh store of `kind` ("sqlite", "fakeredis" or "redis"; see tests.redis_support for
+    when real Redis skips). In a fixture, conftest's `make_store` does the same."""
     if kind == "sqlite":
         store = SqliteStore(tmp_path / "state.sqlite")
         yield store
         store.close()
         return
-    client = redis_or_skip()
-    prefix = unique_prefix("test-webhooks")
-    yield RedisStore(client, RedisKeys(prefix))
-    clean_prefix(client, prefix)
+    with open_redis_space(kind, "test-webhooks") as space:
+        yield RedisStore(space.client, space.keys)
 
 
 def live_calls(store: RowStore, n: int = 3, redial: dict[str, int] | None = None) -> list[str]:
