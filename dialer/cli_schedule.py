@@ -78,10 +78,12 @@ def check(file: Path) -> None:
 
 
 def _describe(schedule_file: ScheduleFile, campaign: ScheduledCampaign, now: datetime) -> list[str]:
+    from dialer.schedule_view import cron_in_words
     policy, zone = campaign.policy, campaign.schedule.zone
     lines = [
         f"\n{campaign.name}: {campaign.schedule.expression!r} in {campaign.zone_name}, "
-        f"agent {policy.agent_id}, window {policy.window.text}"
+        f"agent {policy.agent_id}, window {policy.window.text}",
+        f"  {cron_in_words(campaign.schedule.expression)}",
     ]
     runs = campaign.schedule.next_runs(now, NEXT_RUNS)
     if not runs:

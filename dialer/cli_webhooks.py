@@ -59,6 +59,11 @@ def serve(host: str, port: int, verbose: bool, schedule_file: Path | None) -> No
 
     settings = Settings.from_env()
     if schedule_file is not None:
+        if not settings.ui_token:
+            raise SettingsError(
+                f"--schedule {schedule_file}: the Schedules page is part of the web page; set "
+                "DIALER_UI_TOKEN (a long random token, e.g. `openssl rand -hex 24`) to turn it on."
+            )
         settings = dataclasses.replace(settings, schedule_file=schedule_file)
     if not settings.webhook_secret and not settings.ui_token:
         raise SettingsError(NOTHING_TO_SERVE)  # before anything else: no setting, no server

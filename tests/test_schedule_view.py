@@ -97,3 +97,9 @@ def test_cron_in_words_falls_back_to_the_expression() -> None:
     assert cron_in_words("0 9 * * MON-FRI") == "At 09:00 AM, Monday through Friday"
     assert cron_in_words("@daily") == "At 12:00 AM"
     assert cron_in_words("0 9 * * 1 extra") == "0 9 * * 1 extra"
+
+
+def test_the_schedule_file_setting() -> None:
+    assert Settings.from_env({}).schedule_file is None
+    chosen = Settings.from_env({"DIALER_SCHEDULE_FILE": " ops/campaigns.toml "})
+    assert chosen.schedule_file == Path("ops/campaigns.toml")

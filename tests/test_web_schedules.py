@@ -16,7 +16,7 @@ from campaigns.cron import CronSchedule
 from dialer.errors import InputError
 from dialer.settings import Secret
 from dialer.simulator_server import SimulatorHandle, running_simulator
-from tests.cli_support import wait_until
+from tests.cli_support import dialer_env, run_dialer, wait_until
 from tests.schedule_web_support import (
     FIRST_DAY,
     SECOND_DAY,
@@ -145,3 +145,19 @@ def test_a_bad_schedule_file_stops_serve_with_its_message(tmp_path: Path, api_ke
     settings = replace(web_settings(tmp_path / "home", None, api_key), schedule_file=bad)
     with pytest.raises(InputError, match="campaign 'a'"), web_server(settings):
         pass
+
+
+def test_dialer_serve_refuses_a_bad_schedule_or_no_page(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[campaigns.m]\nschedule = "0 9 * * 5L"\ntimezone = "UTC"\nagent = "a"\n'
+        'contacts = "x.csv"\n',
+        encoding="utf-8",
+    )
+    env = dialer_env(tmp_path / "home", DIALER_UI_TOKEN="t" * 32)
+    refused = run_dialer(["serve", "--port", "1", "--schedule", str(bad)], env)
+    assert refused.returncode == 2, refused.output
+    assert f"{bad}: campaign 'm', key 'schedule'" in refused.stderr
+    assert "Traceback" not in refused.output
+    no_page = run_dialer(["serve", "--schedule", str(bad)], dialer_env(tmp_path / "home"))
+    assert no_page.returncode == 2 and "DIALER_UI_TOKEN" in no_page.stderr, no_page.output
