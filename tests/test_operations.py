@@ -131,7 +131,7 @@ def test_a_celery_worker_completes_a_campaign_and_tells_operators_the_truth(
             ]
             # a shift is running nearly always (between two of them, none is)
             wait_until(
-                lambda: cid in celery(["inspect", "active"], env), 30, "inspect active: a shift"
+                lambda: cid in celery(["inspect", "active"], env), 90, "inspect active: a shift"
             )
 
             wait_until(lambda: _ended(store, cid), 120, "the campaign to end")
