@@ -360,3 +360,9 @@ def test_a_slash_inside_one_number_is_not_two_numbers(tmp_path: Path) -> None:
     ann, bob = rows_of(path, region="DE")
     assert ann.to_number == "+491711234567"
     assert bob.status == INVALID and "numbers in the cell" not in bob.error
+
+
+def test_phone_column_and_phone_columns_together_is_one_clear_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "list.csv", "Name,Phone,Mobile\nAnn,+1 415 555 0100,\n")
+    with pytest.raises(InputError, match="both given"):
+        rows_of(path, phone_column="Phone", phone_columns=["Mobile", "Phone"])
