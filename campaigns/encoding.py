@@ -151,7 +151,20 @@ def _wide_without_bom(head: bytes) -> str | None:
             zero_rest = sum(1 for u in units if not any(u[:place] + u[place + 1 :]))
             if text >= 0.9 * len(units) and zero_rest >= 0.6 * len(units):
                 return f"{codec}_{order}"
+    # mostly non-Latin text (Cyrillic, CJK) has few zero bytes: the one reading as clean text
+    for codec in ("utf_32_le", "utf_32_be", "utf_16_le", "utf_16_be"):
+        if _reads_as_text(head, codec):
+            return codec
     return None
+
+
+def _reads_as_text(head: bytes, codec: str) -> bool:
+    try:  # incremental: a character cut at the end of the head is not an error
+        text = codecs.getincrementaldecoder(codec)().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    control = sum(1 for ch in text if not ch.isprintable() and ch not in "\r\n\t")
+    return bool(text) and control <= 0.01 * len(text) and ("\r" in text or "\n" in text)
 
 
 def _chunks(path: Path) -> Iterator[bytes]:

@@ -366,3 +366,16 @@ def test_phone_column_and_phone_columns_together_is_one_clear_error(tmp_path: Pa
     path = write(tmp_path, "list.csv", "Name,Phone,Mobile\nAnn,+1 415 555 0100,\n")
     with pytest.raises(InputError, match="both given"):
         rows_of(path, phone_column="Phone", phone_columns=["Mobile", "Phone"])
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-be"])
+def test_wide_text_without_a_bom_even_when_mostly_not_latin(tmp_path: Path, encoding: str) -> None:
+    text = "Имя,Телефон\nИван Петров,+7 912 345 67 89\n陳大文,+886 2 2345 6789\n"
+    rows = rows_of(write(tmp_path, "wide.csv", text, encoding))
+    assert [r.cells[0] for r in rows] == ["Иван Петров", "陳大文"]
+
+
+def test_random_bytes_are_still_binary(tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(InputError, match="binary file"):
+        rows_of(tmp_path / "x.csv")
