@@ -379,3 +379,12 @@ def test_random_bytes_are_still_binary(tmp_path: Path) -> None:
     (tmp_path / "x.csv").write_bytes(bytes(range(256)) * 64)
     with pytest.raises(InputError, match="binary file"):
         rows_of(tmp_path / "x.csv")
+
+
+def test_utf8_mixed_with_another_encoding_says_where(tmp_path: Path) -> None:
+    text = "Name,Phone\nJosé,+34 600 000 001\nRenée,+33 1 23 45 67 89\nZoë,+1 415 555 0100\n"
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(text.encode("utf-8") + "Müller,+49 30 901820\n".encode("cp1252"))
+    where = len(text.encode("utf-8")) + 1  # the ü of Müller
+    with pytest.raises(InputError, match=f"mostly UTF-8 but byte {where} is not"):
+        rows_of(path)
