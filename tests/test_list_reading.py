@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from campaigns.contacts import ListOptions, open_contact_list
+from campaigns.schedule_file import load_schedule_file
 from campaigns.store import NewRow, RowStatus
 from dialer.errors import InputError
 from tests.cli_support import DIALER, dialer_env
@@ -388,3 +389,16 @@ def test_utf8_mixed_with_another_encoding_says_where(tmp_path: Path) -> None:
     where = len(text.encode("utf-8")) + 1  # the ü of Müller
     with pytest.raises(InputError, match=f"mostly UTF-8 but byte {where} is not"):
         rows_of(path)
+
+
+def test_campaign_files_take_the_reading_keys(tmp_path: Path) -> None:
+    path = tmp_path / "campaigns.toml"
+    path.write_text(
+        '[campaigns.ru]\nschedule = "0 9 * * *"\ntimezone = "Europe/Moscow"\n'
+        'agent = "agent_x"\ncontacts = "list.csv"\nencoding = "cp1251"\ndelimiter = ";"\n'
+        'phone_columns = ["Мобильный", "Телефон"]\n',
+        "utf-8",
+    )
+    options = load_schedule_file(path).campaign("ru").list_options
+    assert (options.encoding, options.delimiter) == ("cp1251", ";")
+    assert options.phone_columns == ["Мобильный", "Телефон"]
