@@ -226,6 +226,11 @@ def open_contact_list(path: Path, options: ListOptions) -> ContactList:
 
 def _find_columns(path: Path, headers: list[str], options: ListOptions) -> _Columns:
     keys = unique_keys(headers)
+    if options.phone_column is not None and options.phone_columns:
+        raise InputError(
+            "--phone-column and --phone-columns both given: use --phone-column NAME for one "
+            "column, or --phone-columns A,B to try several in order."
+        )
     if options.phone_column is not None:
         phones: tuple[int, ...] = (
             _column(path, headers, keys, options.phone_column, "--phone-column"),

@@ -36,6 +36,7 @@ _EVIDENCE_LINES = 1024  # non-ASCII lines weighed, sampled evenly from the whole
 _EVIDENCE_LINE_BYTES = 512  # a line's share of the evidence (one odd line cannot swamp it)
 _READ_LINE_BYTES = 64 * 1024
 _MAX_CHAOS = 0.2  # charset-normalizer's "mess" above which a reading is not believed
+_MAX_IMPLAUSIBLE = 0.3  # a best reading worse than this is garbled whichever it is
 _CLEAR_MARGIN = 0.04  # how much more plausible the winner must be than a different reading
 
 # Python codec name -> what a person calls it. The order breaks ties between equal readings.
@@ -151,7 +152,20 @@ def _wide_without_bom(head: bytes) -> str | None:
             zero_rest = sum(1 for u in units if not any(u[:place] + u[place + 1 :]))
             if text >= 0.9 * len(units) and zero_rest >= 0.6 * len(units):
                 return f"{codec}_{order}"
+    # mostly non-Latin text (Cyrillic, CJK) has few zero bytes: the one reading as clean text
+    for codec in ("utf_32_le", "utf_32_be", "utf_16_le", "utf_16_be"):
+        if _reads_as_text(head, codec):
+            return codec
     return None
+
+
+def _reads_as_text(head: bytes, codec: str) -> bool:
+    try:  # incremental: a character cut at the end of the head is not an error
+        text = codecs.getincrementaldecoder(codec)().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    control = sum(1 for ch in text if not ch.isprintable() and ch not in "\r\n\t")
+    return bool(text) and control <= 0.01 * len(text) and ("\r" in text or "\n" in text)
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
@@ -219,6 +233,7 @@ def _cut(line: bytes) -> bytes:
 
 def _weigh(path: Path, label: str) -> TextEncoding:
     evidence = _evidence(path)
+    _refuse_mixed_utf8(path, label, evidence)
     results = charset_normalizer.from_bytes(
         evidence, cp_isolation=_WEIGHED, threshold=_MAX_CHAOS, explain=False
     )
@@ -237,9 +252,28 @@ def _weigh(path: Path, label: str) -> TextEncoding:
         if best is None or (score, _WEIGHED.index(codec)) < (best[0], _WEIGHED.index(best[1])):
             readings[text] = (score, codec)
     ranked = sorted(readings.values())
-    if ranked and (len(ranked) == 1 or ranked[1][0] - ranked[0][0] >= _CLEAR_MARGIN):
+    if (
+        ranked
+        and ranked[0][0] <= _MAX_IMPLAUSIBLE
+        and (len(ranked) == 1 or ranked[1][0] - ranked[0][0] >= _CLEAR_MARGIN)
+    ):
         return TextEncoding(ranked[0][1], "decided from the whole file")
     raise InputError(_unsure_message(label, [codec for _, codec in ranked[:4]], evidence))
+
+
+def _refuse_mixed_utf8(path: Path, label: str, evidence: bytes) -> None:
+    """Mostly UTF-8 with a few bytes that are not: two encodings in one file (rows pasted from
+    another export). No single encoding reads it; say where it breaks."""
+    text = evidence.decode("utf_8", "replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if not ch.isascii()) - bad
+    if bad and good >= 3 * bad:
+        offset = _first_error(path, "utf_8") or 0
+        raise InputError(
+            f"{label} is mostly UTF-8 but byte {offset:,} is not: the file mixes two encodings "
+            "(rows pasted from another export?). Open it in a spreadsheet, fix the garbled row, "
+            f"save it as CSV UTF-8; or force one reading with {ENCODING_HINT}."
+        )
 
 
 def _codec(name: str) -> str:

@@ -66,8 +66,8 @@ def read_cell(cell: str, reader: PhoneReader) -> PhoneReading:
     # `/` also sits inside one number (`0171/1234567`): there, several only if each part
     # could be a number on its own
     sure = any(mark in cell for mark in (":::", ";", "|", "\n"))
-    digits = all(sum(ch.isdigit() for ch in part) >= _MIN_DIGITS for part in parts)
-    if len(parts) > 1 and (sure or digits):
+    each_a_number = all(sum(ch.isdigit() for ch in part) >= _MIN_DIGITS for part in parts)
+    if len(parts) > 1 and (sure or each_a_number):
         return _first_callable(parts[:_MAX_PARTS], reader, len(parts)) or reading
     return reading
 

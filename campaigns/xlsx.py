@@ -25,13 +25,20 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
-from xml.parsers import expat
+from xml.parsers.expat import ExpatError
 
 from campaigns.xlsx_cells import CellFormats, cell_text, column_index
+from campaigns.xml_parts import (
+    MAX_NAMES,
+    NameBudget,
+    Refused,
+    feed,
+    safe_parser,
+    too_many_names,
+)
 from dialer.errors import InputError
 
-_FEED_BYTES = 256 * 1024
+_CACHED_NAMES = 4096  # column letters remembered
 
 
 @dataclass(frozen=True)
@@ -44,10 +51,6 @@ class XlsxLimits:
     columns: int = 1_024
     shared_strings: int = 4_000_000
     shared_chars: int = 64 << 20
-
-
-class _Refused(Exception):
-    """Raised inside expat handlers; becomes an InputError with the file's name."""
 
 
 _MAIN_RELS = "xl/_rels/workbook.xml.rels"
@@ -70,9 +73,9 @@ class XlsxReader:
                 formats = self._formats(archive, date1904, styles if styles in names else None)
                 strings = self._shared_strings(archive, shared if shared in names else None)
                 yield from self._sheet_rows(archive, sheet, formats, strings)
-        except _Refused as error:
+        except Refused as error:
             raise InputError(f"{self.path}: {error}") from None
-        except (zipfile.BadZipFile, KeyError, EOFError, OSError, expat.ExpatError, ValueError):
+        except (zipfile.BadZipFile, KeyError, EOFError, OSError, ExpatError, ValueError):
             raise InputError(
                 f"{self.path} is not a readable .xlsx workbook: open it in a spreadsheet and save "
                 "it as .xlsx (or as CSV, and name it .csv)."
@@ -83,16 +86,16 @@ class XlsxReader:
     def _check_archive(self, archive: zipfile.ZipFile) -> None:
         infos = archive.infolist()
         if len(infos) > self.limits.members:
-            raise _Refused(f"holds {len(infos):,} parts, over the limit of {self.limits.members:,}")
+            raise Refused(f"holds {len(infos):,} parts, over the limit of {self.limits.members:,}")
         for info in infos:
             if info.file_size > self.limits.part_bytes:
-                raise _Refused(
+                raise Refused(
                     f"part {info.filename} inflates to {info.file_size:,} bytes, over the limit "
                     f"of {self.limits.part_bytes:,}: save the list as CSV instead"
                 )
             ratio = info.file_size // max(info.compress_size, 1)
             if info.file_size > (1 << 20) and ratio > self.limits.ratio:
-                raise _Refused(
+                raise Refused(
                     f"part {info.filename} is compressed {ratio:,} to 1, over the limit of "
                     f"{self.limits.ratio} to 1 (a zip bomb, not a sheet)"
                 )
@@ -103,13 +106,18 @@ class XlsxReader:
         name: str,
         limit: int,
         handlers: dict[str, Callable[..., None]],
+        counts_names: bool = False,  # the handlers refuse too many element names themselves
     ) -> Iterator[None]:
-        """Feeds part `name` to an expat parser with `handlers`; yields after each chunk."""
-        parser = _safe_parser(name)
+        """Feeds part `name` to an expat parser with `handlers`; yields after each chunk.
+        Expat remembers every element name it meets: a part may use only so many."""
+        parser = safe_parser(name)
         for event, handler in handlers.items():
             setattr(parser, event, handler)
+        start = handlers.get("StartElementHandler")
+        if start is not None and not counts_names:
+            parser.StartElementHandler = NameBudget(name, start)
         with archive.open(name) as part:
-            yield from _feed(parser, part, name, limit)
+            yield from feed(parser, part, name, limit)
 
     def _first_sheet(self, archive: zipfile.ZipFile) -> tuple[str, bool, dict[str, str]]:
         """The first sheet's part, whether dates count from 1904, and the workbook's other
@@ -131,7 +139,7 @@ class XlsxReader:
             pass
         targets, kinds = self._relationships(archive)
         if not sheets or sheets[0] not in targets:
-            raise _Refused("has no worksheet: save the list as .xlsx from a spreadsheet")
+            raise Refused("has no worksheet: save the list as .xlsx from a spreadsheet")
         return targets[sheets[0]], date1904[0], kinds
 
     def _relationships(self, archive: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]]:
@@ -206,12 +214,12 @@ class XlsxReader:
                 value = text.value()
                 total[0] += len(value)
                 if total[0] > self.limits.shared_chars:
-                    raise _Refused(
+                    raise Refused(
                         f"its shared strings hold over {self.limits.shared_chars:,} characters, "
                         "the limit: save the list as CSV instead"
                     )
                 if len(strings) >= self.limits.shared_strings:
-                    raise _Refused(
+                    raise Refused(
                         f"holds over {self.limits.shared_strings:,} shared strings, the limit: "
                         "save the list as CSV instead"
                     )
@@ -243,6 +251,7 @@ class XlsxReader:
                 "EndElementHandler": state.end,
                 "CharacterDataHandler": state.text.add,
             },
+            counts_names=True,
         ):
             yield from state.done
             state.done.clear()
@@ -268,7 +277,7 @@ class _Text:
             return
         self.size += len(data)
         if self.size > self.limit:
-            raise _Refused(
+            raise Refused(
                 f"{self.what} is over {self.limit:,} characters, the limit for one cell "
                 "(Excel's own): it is not a contact list's cell"
             )
@@ -301,10 +310,12 @@ class _SheetState:
     def _local(self, tag: str) -> str:
         local = self._locals.get(tag)
         if local is None:
+            if len(self._locals) >= MAX_NAMES:
+                raise Refused(too_many_names("the sheet"))
             local = self._locals[tag] = tag.rsplit("}", 1)[-1]
         return local
 
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
+    def start(self, tag: str, attrs: dict[str, str]) -> None:  # counts names itself
         local = self._local(tag)
         if local == "row":
             self.row_number = int(attrs.get("r", self.row_number + 1))
@@ -338,14 +349,16 @@ class _SheetState:
         letters = ref.rstrip("0123456789")
         column = self._columns.get(letters)
         if column is None:
-            column = self._columns[letters] = column_index(letters)
+            column = column_index(letters[:8])  # XFD is 3 letters; 8 is past any limit
+            if len(self._columns) < _CACHED_NAMES:
+                self._columns[letters] = column
         return column
 
     def _end_cell(self) -> None:
         ref = self.cell.get("r")
         column = self._column(ref) if ref else self.next_column
         if column >= self.limits.columns:
-            raise _Refused(
+            raise Refused(
                 f"row {self.row_number} has a cell in column {column + 1:,}, past the limit of "
                 f"{self.limits.columns:,} columns"
             )
@@ -360,28 +373,3 @@ class _SheetState:
         )
         if text:
             self.cells[column] = text
-
-
-def _safe_parser(name: str) -> expat.XMLParserType:
-    parser = expat.ParserCreate(namespace_separator="}")
-    parser.buffer_text = True
-
-    def refuse(*_: object) -> None:
-        raise _Refused(f"part {name} declares a DTD or entities, which no spreadsheet writes")
-
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    return parser
-
-
-def _feed(parser: expat.XMLParserType, part: IO[bytes], name: str, limit: int) -> Iterator[None]:
-    inflated = 0
-    while chunk := part.read(_FEED_BYTES):
-        inflated += len(chunk)
-        if inflated > limit:
-            raise _Refused(f"part {name} inflates past {limit:,} bytes, the limit")
-        parser.Parse(chunk, False)
-        yield
-    parser.Parse(b"", True)
-    yield

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from campaigns.contacts import ListOptions, open_contact_list
+from campaigns.schedule_file import load_schedule_file
 from campaigns.store import NewRow, RowStatus
 from dialer.errors import InputError
 from tests.cli_support import DIALER, dialer_env
@@ -360,3 +361,44 @@ def test_a_slash_inside_one_number_is_not_two_numbers(tmp_path: Path) -> None:
     ann, bob = rows_of(path, region="DE")
     assert ann.to_number == "+491711234567"
     assert bob.status == INVALID and "numbers in the cell" not in bob.error
+
+
+def test_phone_column_and_phone_columns_together_is_one_clear_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "list.csv", "Name,Phone,Mobile\nAnn,+1 415 555 0100,\n")
+    with pytest.raises(InputError, match="both given"):
+        rows_of(path, phone_column="Phone", phone_columns=["Mobile", "Phone"])
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-be"])
+def test_wide_text_without_a_bom_even_when_mostly_not_latin(tmp_path: Path, encoding: str) -> None:
+    text = "Имя,Телефон\nИван Петров,+7 912 345 67 89\n陳大文,+886 2 2345 6789\n"
+    rows = rows_of(write(tmp_path, "wide.csv", text, encoding))
+    assert [r.cells[0] for r in rows] == ["Иван Петров", "陳大文"]
+
+
+def test_random_bytes_are_still_binary(tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(InputError, match="binary file"):
+        rows_of(tmp_path / "x.csv")
+
+
+def test_utf8_mixed_with_another_encoding_says_where(tmp_path: Path) -> None:
+    text = "Name,Phone\nJosé,+34 600 000 001\nRenée,+33 1 23 45 67 89\nZoë,+1 415 555 0100\n"
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(text.encode("utf-8") + "Müller,+49 30 901820\n".encode("cp1252"))
+    where = len(text.encode("utf-8")) + 1  # the ü of Müller
+    with pytest.raises(InputError, match=f"mostly UTF-8 but byte {where} is not"):
+        rows_of(path)
+
+
+def test_campaign_files_take_the_reading_keys(tmp_path: Path) -> None:
+    path = tmp_path / "campaigns.toml"
+    path.write_text(
+        '[campaigns.ru]\nschedule = "0 9 * * *"\ntimezone = "Europe/Moscow"\n'
+        'agent = "agent_x"\ncontacts = "list.csv"\nencoding = "cp1251"\ndelimiter = ";"\n'
+        'phone_columns = ["Мобильный", "Телефон"]\n',
+        "utf-8",
+    )
+    options = load_schedule_file(path).campaign("ru").list_options
+    assert (options.encoding, options.delimiter) == ("cp1251", ";")
+    assert options.phone_columns == ["Мобильный", "Телефон"]

@@ -59,6 +59,12 @@ def _far_column(path: Path) -> None:
     write_xlsx(path, sheet)
 
 
+def _many_names(path: Path) -> None:
+    """100,000 distinct element names: expat remembers each (1.5 million took 634 MB)."""
+    names = "".join(f"<n{i}/>" for i in range(100_000))
+    write_xlsx(path, sheet_xml(_ROWS[:3]).replace("</row>", names + "</row>", 1))
+
+
 def _long_line(path: Path) -> None:
     path.write_bytes(b"Name,Phone\n" + b"x" * (20 << 20))  # one line of 20 MB
 
@@ -79,6 +85,7 @@ CASES = {
     "zip_bomb.xlsx": Hostile(_zip_bomb, 2, "zip bomb"),
     "dtd_entities.xlsx": Hostile(_dtd_entities, 2, "declares a DTD"),
     "far_column.xlsx": Hostile(_far_column, 2, "limit of 1,024 columns"),
+    "many_names.xlsx": Hostile(_many_names, 2, "different element names"),
     "long_line.csv": Hostile(_long_line, 2, "longer than 4,194,304 characters"),
     "long_cell.csv": Hostile(_long_cell, 2, "longer than 131,072 characters"),
     "no_workbook.xlsx": Hostile(_not_a_zip, 2, "not a readable .xlsx"),
