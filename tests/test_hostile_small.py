@@ -206,3 +206,39 @@ def test_a_store_failure_on_the_page_is_a_page_that_says_what_to_do(
     assert page.status_code == 503, page.text
     assert "DIALER_HOME" in page.text and "Traceback" not in page.text
     assert "<html" in page.text
+
+
+# --- the page attacked with odd requests ----------------------------------------------------
+
+ODD_GETS = [
+    "/campaigns/x?page=²",
+    "/campaigns/x?page=" + "9" * 5000,
+    "/campaigns/x/rows?page=١٢&status=<script>",
+    "/campaigns/%00%0d%0a",
+    "/campaigns/x/report.csv",
+    "/plans/" + "0" * 32,
+    "/plans/../../etc/passwd",
+    "/plans/" + "a" * 32 + "/invalid",
+    "/no/such/page",
+    "/static/../../pyproject.toml",
+]
+
+
+def test_odd_requests_get_a_page_that_says_what_to_do_never_a_500(
+    tmp_path: Path, api_key: str
+) -> None:
+    with web_server(web_settings(tmp_path / "home", None, api_key)) as web:
+        client = signed_in(web.root_url)
+        answers = {path: client.get(path) for path in ODD_GETS}
+        answers["PUT /new"] = client.put("/new", content=b"x")
+        csrf = csrf_of(client.get("/new").text)
+        contacts = write_messy_csv(tmp_path / "contacts.csv")
+        for field in ("max_active", "redial_busy", "window", "redial_after", "rate"):
+            files = {"contacts": ("c.csv", contacts.read_bytes(), "text/csv")}
+            data = {"csrf": csrf, "agent_id": "agent_demo", field: "²"}
+            answers[f"POST /new {field}=²"] = client.post("/new", data=data, files=files)
+    for what, answer in answers.items():
+        assert 400 <= answer.status_code < 500, (what, answer.status_code, answer.text[:300])
+        said = "<html" in answer.text or "error" in answer.json()  # a page, or JSON for scripts
+        assert said and "Traceback" not in answer.text, what
+        assert "root:" not in answer.text, what
