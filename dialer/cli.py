@@ -140,6 +140,8 @@ def _default_report(contacts: Path) -> Path:
     is_flag=True,
     help="A CSV report with cells exactly as read, formula-looking ones included (for "
     "programs, not spreadsheets).",
+)
+@click.option(
     "--recall-after",
     help="A number any other campaign called more recently than this is not called "
     f"(suppressed); 0 turns the guard off (default: {DEFAULT_RECALL_AFTER_S / 3600:g}h).",
@@ -171,7 +173,7 @@ def run(**opts: Any) -> None:
 
     from campaigns.campaign import check_campaign_id, derive_campaign_id
     from campaigns.contacts import ListOptions, open_contact_list
-    from campaigns.policy import DialPolicy, parse_duration_s, parse_redial
+    from campaigns.policy import DialPolicy, parse_duration_s, parse_in_doubt, parse_redial
     from campaigns.report import check_report_path
     from campaigns.windows import CallingWindow
     from dialer.launcher import Ended, Launch, launch
@@ -258,6 +260,8 @@ def _read_every_row(contacts: ContactList) -> None:
 
 
 def _recall_after_s(text: str | None) -> float:
+    from campaigns.policy import parse_duration_s
+
     if text is None:
         return DEFAULT_RECALL_AFTER_S
     return parse_duration_s(text, name="--recall-after")
@@ -279,13 +283,14 @@ def _dry_run(
     from campaigns.report import ReportInfo
     from dialer.clock import SystemClock
 
+    now = SystemClock().now()
     info = ReportInfo("", policy.agent_id, str(contacts.path), "dry run", None, None)
     plan = dry_run(
         contacts,
         report,
         info,
         policy.window,
-        SystemClock().now(),
+        now,
         settings.call_limit.per_s,
         settings.request_limit.per_s,
         policy.agent_rate.per_s if policy.agent_rate else None,
@@ -293,7 +298,7 @@ def _dry_run(
     )
     _say(console, f"List: {contacts.reading_note}")
     _say(console, format_plan(plan))
-    _say(console, _recent_calls_text(contacts, policy, settings, clock.now()))
+    _say(console, _recent_calls_text(contacts, policy, settings, now))
     _say(console, f"Nobody was called (dry run). Report: {report}")
 
 
@@ -304,6 +309,7 @@ def _recent_calls_text(
     creating any state: a state folder that does not exist yet has no history."""
     from campaigns.history import summarize_recent
     from campaigns.store import RowStatus
+    from dialer.clock import SystemClock
     from dialer.services import STATE_FILE, open_services
 
     if settings.redis_url is None and not (settings.home / STATE_FILE).exists():

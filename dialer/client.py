@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote, unquote
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -38,7 +39,7 @@ from dialer.call import (
 from dialer.clock import Clock, SystemClock
 from dialer.errors import ApiError, ApiUnavailable, AuthError, NotFoundError
 from dialer.metrics import NO_METRICS, Recorder
-from dialer.settings import Secret
+from dialer.settings import Secret, shown_url
 
 log = logging.getLogger("dialer.client")
 
@@ -106,11 +107,12 @@ class VoxpriaClient:
     ) -> None:
         key = api_key.reveal()
         self._base_url = base_url.rstrip("/")
+        self._shown_url = shown_url(self._base_url)  # for messages: no credentials in them
         self._clock: Clock = clock or SystemClock()
         self._before_request = before_request
         self._metrics = metrics
         self._get_attempts = max(1, get_attempts)
-        self._key_mask = _KeyMask(key)
+        self._key_mask = _KeyMask(key, *_url_credentials(self._base_url))
         self._http = httpx.Client(
             base_url=self._base_url,
             transport=transport,
@@ -123,7 +125,7 @@ class VoxpriaClient:
         )
 
     def __repr__(self) -> str:
-        return f"VoxpriaClient(base_url={self._base_url!r})"
+        return f"VoxpriaClient(base_url={self._shown_url!r})"
 
     def __enter__(self) -> VoxpriaClient:
         return self
@@ -148,9 +150,10 @@ class VoxpriaClient:
         try:
             response = self._send("POST", "/calls", "call", json=body)
         except _NOT_SENT as exc:
-            return NotSent(f"the request was not sent: {_describe(exc)}")
+            return NotSent(f"the request was not sent: {self._described(exc)}")
         except httpx.HTTPError as exc:
-            return Ambiguous(f"the answer was lost after the request was sent: {_describe(exc)}")
+            lost = f"the answer was lost after the request was sent: {self._described(exc)}"
+            return Ambiguous(lost)
         return self._classify_post(response)
 
     def _classify_post(self, response: httpx.Response) -> PostOutcome:
@@ -174,7 +177,9 @@ class VoxpriaClient:
     # --- GETs: retried ---
 
     def get_call(self, call_id: str) -> Call:
-        data = self._get_data(f"/calls/{call_id}", not_found=f"No call {call_id!r} at Voxpria.")
+        data = self._get_data(
+            f"/calls/{_segment(call_id)}", not_found=f"No call {call_id!r} at Voxpria."
+        )
         call = parse_call(data)
         if call is None:
             raise ApiError(f"GET /calls/{call_id} answered without a call; try again later.")
@@ -209,7 +214,7 @@ class VoxpriaClient:
 
     def get_agent(self, agent_id: str) -> Agent:
         data = self._get_data(
-            f"/agents/{agent_id}",
+            f"/agents/{_segment(agent_id)}",
             not_found=f"Agent {agent_id!r} does not exist at Voxpria: check --agent "
             "(GET /agents lists the account's agents).",
         )
@@ -236,10 +241,10 @@ class VoxpriaClient:
         try:
             response = self._send("POST", "/webhooks", "write", json=body)
         except _NOT_SENT as exc:
-            raise ApiUnavailable(f"POST /webhooks was not sent ({_describe(exc)}).") from exc
+            raise ApiUnavailable(f"POST /webhooks was not sent ({self._described(exc)}).") from exc
         except httpx.HTTPError as exc:
             raise ApiUnavailable(
-                f"POST /webhooks got no answer ({_describe(exc)}): {_MAYBE_SUBSCRIBED}."
+                f"POST /webhooks got no answer ({self._described(exc)}): {_MAYBE_SUBSCRIBED}."
             ) from exc
         return self._created_webhook(response)
 
@@ -292,8 +297,8 @@ class VoxpriaClient:
             return retrying(self._get_once, path, params, not_found)
         except (_RetryableAnswer, httpx.HTTPError) as exc:
             raise ApiUnavailable(
-                f"GET {path} failed {self._get_attempts} times (last: {_describe(exc)}): the "
-                f"Voxpria API at {self._base_url} is unreachable or failing; check "
+                f"GET {path} failed {self._get_attempts} times (last: {self._described(exc)}): "
+                f"the Voxpria API at {self._shown_url} is unreachable or failing; check "
                 "VOXPRIA_BASE_URL and the network, then run the command again."
             ) from exc
 
@@ -345,21 +350,43 @@ class VoxpriaClient:
     def _api_message(self, response: httpx.Response) -> str:
         return self._key_mask(api_message(response))
 
+    def _described(self, exc: BaseException) -> str:
+        return self._key_mask(_describe(exc))
+
 
 class _KeyMask:
-    """Blanks the key out of text the API wrote (an error may echo the key it refused)."""
+    """Blanks the key, and any credentials of the base URL, out of text the API or httpx
+    wrote (an error may echo the key it refused, or the URL it could not reach)."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_secrets",)
 
-    def __init__(self, key: str) -> None:
-        self._key = key
+    def __init__(self, key: str, *url_credentials: str) -> None:
+        # a key too short to be real would blank out ordinary words; URL credentials always go
+        self._secrets = [s for s in (key,) if len(s) >= 8] + [s for s in url_credentials if s]
 
     def __repr__(self) -> str:
         return "_KeyMask()"
 
     def __call__(self, text: str) -> str:
-        # a key too short to be real would blank out ordinary words
-        return text.replace(self._key, "********") if len(self._key) >= 8 else text
+        for secret in self._secrets:
+            text = text.replace(secret, "********")
+        return text
+
+
+def _url_credentials(url: str) -> list[str]:
+    """The user and password in `url`'s authority, as written and percent-decoded."""
+    authority = url.partition("://")[2].partition("/")[0]
+    if "@" not in authority:
+        return []
+    userinfo = authority.rsplit("@", 1)[0]
+    parts = [userinfo, *userinfo.split(":", 1)]
+    return sorted({p for part in parts for p in (part, unquote(part)) if p}, key=len, reverse=True)
+
+
+def _segment(value: str) -> str:
+    """`value` as one path segment: `/`, `?`, `#` and `%` percent-encoded, and every dot too,
+    so that `agent_x/../../credits` or `..` names no other resource of the API."""
+    return quote(value, safe="").replace(".", "%2E")
 
 
 def _auth_error() -> AuthError:

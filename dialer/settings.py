@@ -49,6 +49,15 @@ class Rate:
         return cls(float(match.group(1)), _UNIT_S[match.group(2)])
 
 
+def shown_url(url: str) -> str:
+    """`url` fit to print: a user or password in it (`https://user:pass@host`) shown as `***`
+    (in a malformed URL too), a query string or fragment (where keys sometimes go) dropped."""
+    return _USERINFO.sub("***@", url.split("?", 1)[0].split("#", 1)[0])
+
+
+_USERINFO = re.compile(r"[^/\s@]+@")
+
+
 class Secret:
     """A string that never shows itself in repr(), str() or f-strings."""
 
@@ -161,8 +170,8 @@ class Settings:
         base_url = env.get("VOXPRIA_BASE_URL", "").strip() or DEFAULT_BASE_URL
         if not re.match(r"^https?://[^/\s]+", base_url):
             raise SettingsError(
-                f"VOXPRIA_BASE_URL={base_url!r} is not a URL: write the API root up to and "
-                f"including /api/v1, for example {DEFAULT_BASE_URL}."
+                f"VOXPRIA_BASE_URL={shown_url(base_url)!r} is not a URL: write the API root up "
+                f"to and including /api/v1, for example {DEFAULT_BASE_URL}."
             )
         call_limit = env.get("VOXPRIA_CALL_LIMIT", "").strip()
         request_limit = env.get("VOXPRIA_REQUEST_LIMIT", "").strip()

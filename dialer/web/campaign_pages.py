@@ -3,6 +3,7 @@ its page polls, and the report downloads."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import islice
@@ -28,6 +29,8 @@ from dialer.web.templating import Pages
 from dialer.web.uploads import UploadFolder
 
 ROWS_PER_PAGE = 50
+_PAGE_NUMBER = re.compile(r"[0-9]{1,7}")
+_MAX_STATUS_CHARS = 40
 STOPPING = "stopping"  # the notice after Stop
 NOTICES = {
     Notice.STARTED.value: "Started. Calls go out at the pace below; this page follows them.",
@@ -229,4 +232,5 @@ def _ordered(counts: Mapping[RowStatus, int]) -> dict[str, int]:
 def _rows_query(request: Request) -> tuple[int, str]:
     """The rows page asked for, and the status filter ("" for every row)."""
     page = request.query_params.get("page", "1")
-    return (max(int(page), 1) if page.isdigit() else 1), request.query_params.get("status", "")
+    number = int(page) if _PAGE_NUMBER.fullmatch(page) else 1  # ASCII digits: never '²'
+    return max(number, 1), request.query_params.get("status", "")[:_MAX_STATUS_CHARS]

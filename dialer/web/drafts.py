@@ -29,6 +29,7 @@ from dialer.web.uploads import StoredFile, UploadFolder
 
 DRAFTS_FOLDER = "drafts"
 _DRAFT_ID = re.compile(r"^[0-9a-f]{32}$")
+_DIGITS = re.compile(r"[0-9]{1,9}")
 REDIAL_FIELDS = ("busy", "no_answer", "failed")
 MAX_REDIALS = 9
 # The CLI's parsers name their flag; on the page the field's label says more.
@@ -90,7 +91,8 @@ class DraftOptions:
 
 def _whole(text: str, label: str, low: int, high: int) -> int:
     value = text.strip() or "0"
-    if not value.isdigit() or not low <= int(value) <= high:
+    # ASCII digits only: str.isdigit() takes '²', which int() refuses
+    if not _DIGITS.fullmatch(value) or not low <= int(value) <= high:
         raise InputError(f"{label} {text!r}: write a whole number from {low} to {high}.")
     return int(value)
 

@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -66,7 +67,16 @@ def error_handlers(pages: Pages, home: Path) -> dict[type[Exception] | int, Hand
             return await store_error(request, exc)
         return pages.error(None, 500, "Something went wrong", UNEXPECTED, "/")
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            title, message = "Not found", "There is no such page here: start from the campaigns."
+        else:
+            title, message = "Not done", f"{exc.detail}: use the page's own links and forms."
+        return pages.error(None, exc.status_code, title, message, "/campaigns")
+
     handlers: dict[type[Exception] | int, Handler] = {
+        HTTPException: http_error,
         DialerError: dialer_error,
         sqlite3.Error: store_error,
         Exception: unexpected,

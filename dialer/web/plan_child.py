@@ -29,10 +29,16 @@ from dialer.web.planning import PlanView, plan_draft, planned_campaign_id
 
 log = logging.getLogger("dialer.web.plan")
 
+REAP_TIMEOUT_S = 5.0
 MEMORY_CAP_BYTES = 2 << 30  # far above what any bounded list needs to be planned
 PLAN_FAILED = (
     "The list could not be planned (the reader failed): save it again as CSV (UTF-8) and "
     "upload that, or run `dialer run FILE --agent ID --dry-run` to see the error."
+)
+
+SERVER_STOPPING = (
+    "The server stopped while this list was being planned: open this page again once "
+    "`dialer serve` is back."
 )
 
 
@@ -63,10 +69,14 @@ async def plan_in_child(
         out, err = await asyncio.wait_for(child.communicate(request), timeout_s)
     except TimeoutError:
         raise InputError(too_slow_message(timeout_s)) from None
+    except asyncio.CancelledError:  # the server is stopping: the page says so, no traceback
+        raise InputError(SERVER_STOPPING) from None
     finally:  # also when the server stops: the request is cancelled, the child must go too
         if child.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 child.kill()
+            with contextlib.suppress(TimeoutError):  # reaped, its pipes closed: nothing leaks
+                await asyncio.wait_for(child.wait(), REAP_TIMEOUT_S)
     if child.returncode != 0:  # the page says PLAN_FAILED; the log keeps what happened
         log.warning(
             "planning %s failed: %s",
