@@ -289,6 +289,9 @@ class RedisStore:
         except redis.RedisError as exc:
             raise StoreError(f"Redis failed during {name}: {exc}. Check REDIS_URL.") from exc
 
+    def check_intact(self) -> None:
+        """Redis refuses to start on a store that may lose writes (dialer.services)."""
+
     # --- campaigns ---
     def create_campaign(self, meta: CampaignMeta, rows: Iterable[NewRow]) -> bool:
         k, cid = self._k, meta.campaign_id

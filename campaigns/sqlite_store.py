@@ -9,6 +9,7 @@ conditional UPDATE inside `BEGIN IMMEDIATE`, so two processes sharing the file (
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -117,6 +118,18 @@ def _meta_from_json(text: str) -> CampaignMeta:
     return CampaignMeta(**data)
 
 
+def _private_folder(folder: Path) -> None:
+    """The state folder, made 0700 when this creates it (it holds names and numbers)."""
+    if not folder.exists():
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.chmod(0o700)
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return (st.st_dev, st.st_ino)
+
+
 def _entry(rec: tuple[Any, ...]) -> HistoryEntry:
     return HistoryEntry(*rec)
 
@@ -127,13 +140,19 @@ class SqliteStore:
 
     def __init__(self, path: Path, account: str = "") -> None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _private_folder(path.parent)
+            # created 0600 before SQLite opens it: its -wal and -shm files take its mode
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
             self._db = sqlite3.connect(
                 str(path), isolation_level=None, check_same_thread=False, timeout=30.0
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            for file in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+                if file.exists():
+                    file.chmod(0o600)  # a state file made before files were kept private
+            self._identity = _identity(path)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"Cannot open the state file {path}: {exc}. Check that the state folder "
@@ -142,6 +161,21 @@ class SqliteStore:
         self.path = path
         self.account = account
         self._lock = threading.RLock()
+
+    def check_intact(self) -> None:
+        """Raise StoreError when the state file was deleted or replaced since it was opened:
+        writes would go to a file nobody will ever read again, and the next run would phone
+        everyone again."""
+        try:
+            same = _identity(self.path) == self._identity
+        except OSError:
+            same = False
+        if not same:
+            raise StoreError(
+                f"The state file {self.path} was deleted or replaced while this run was going "
+                "on, so what it did can no longer be kept: the run stopped. Do not delete the "
+                "state folder (DIALER_HOME) during a run; its report says where each row stood."
+            )
 
     def close(self) -> None:
         self._db.close()

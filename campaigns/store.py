@@ -143,6 +143,10 @@ def call_fields(call: Call | None) -> tuple[str, str, str, str, str, str]:
 
 
 class RowStore(Protocol):
+    def check_intact(self) -> None:
+        """Raise StoreError when the store itself vanished under this process (a state file
+        deleted or replaced mid-run)."""
+
     # --- campaigns ---
     def create_campaign(self, meta: CampaignMeta, rows: Iterable[NewRow]) -> bool:
         """Store a new campaign and its rows; False (and nothing written) if the id exists.

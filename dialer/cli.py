@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,18 +33,19 @@ from campaigns.policy import (
     parse_redial,
 )
 from campaigns.report import ReportInfo, check_report_path, dry_run_rows, write_report
-from campaigns.store import CampaignState
+from campaigns.store import CampaignMeta, CampaignState
 from campaigns.windows import CallingWindow
 from dialer import cli_schedule, cli_webhooks
 from dialer.clock import SystemClock
 from dialer.errors import CampaignNotFound, DialerError, InputError
-from dialer.launcher import Ended, Launch, launch, write_campaign_report
+from dialer.launcher import Ended, Launch, launch, through_outages, write_campaign_report
 from dialer.settings import Rate, Secret, Settings
 
 if TYPE_CHECKING:  # imported where used: httpx, redis and the engine cost half of a start-up
     from dialer.services import Services
 
 EXIT_INTERRUPTED = 130
+STATUS_OUTAGE_S = 30.0  # `dialer status` without --wait waits this long for Redis to come back
 SIMULATED_SPEED = 60.0  # --simulate: a 2-minute call lasts 2 seconds
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -372,9 +374,11 @@ def status(campaign_id: str, wait: bool) -> None:
         meta = store.get_campaign(campaign_id)
         if meta is None:
             raise CampaignNotFound(_no_campaign(campaign_id, services))
-        while True:
+
+        def look() -> tuple[CampaignMeta, int]:
             meta = store.get_campaign(campaign_id)
-            assert meta is not None
+            if meta is None:
+                raise CampaignNotFound(_no_campaign(campaign_id, services))
             counts = {s.value: n for s, n in store.counts(campaign_id).items()}
             left = sum(counts.get(s, 0) for s in ("pending", "dialing", "active"))
             _say(
@@ -382,6 +386,12 @@ def status(campaign_id: str, wait: bool) -> None:
                 f"{campaign_id}: {meta.state.value}, {left} rows left | "
                 + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())),
             )
+            return meta, left
+
+        say = partial(_say, Console(stderr=True))
+        while True:
+            # a Redis outage is waited out (said once); without --wait, for a while only
+            meta, left = through_outages(look, say, clock, None if wait else STATUS_OUTAGE_S)
             if not wait or meta.state is not CampaignState.RUNNING or left == 0:
                 break
             clock.sleep(2.0)

@@ -37,6 +37,40 @@ def connect_redis(url: str) -> redis.Redis[str]:
     return client
 
 
+VOLATILE_OVERRIDE = "DIALER_ALLOW_VOLATILE_REDIS=1"
+
+
+def check_durable(client: redis.Redis[str], url_name: str = "REDIS_URL") -> None:
+    """Refuse a Redis that may lose an acknowledged write: a dialing intent lost in a restart
+    is a person phoned twice. Needs `appendonly yes` and `appendfsync always`."""
+    try:
+        config = {
+            **client.config_get("appendonly"),
+            **client.config_get("appendfsync"),
+        }
+    except redis.ResponseError as exc:  # CONFIG renamed or disabled (managed Redis)
+        raise StoreError(
+            f"The Redis at {url_name} does not say whether it persists every write ({exc}). "
+            "The cluster needs appendonly yes and appendfsync always (or your provider's "
+            f"equivalent); once you have checked that it does, set {VOLATILE_OVERRIDE}."
+        ) from exc
+    except redis.RedisError as exc:
+        raise StoreError(f"{url_name} cannot be reached ({exc}).") from exc
+    wrong = [
+        f"{name} is {config.get(name, 'unset')}"
+        for name, wanted in (("appendonly", "yes"), ("appendfsync", "always"))
+        if config.get(name) != wanted
+    ]
+    if wrong:
+        raise StoreError(
+            f"The Redis at {url_name} would lose campaigns in a restart ({', '.join(wrong)}): "
+            "a lost dialing intent is a person phoned twice, so no campaign is started on it. "
+            "Set appendonly yes and appendfsync always (redis.conf, or `redis-cli CONFIG SET "
+            "appendonly yes` and `CONFIG SET appendfsync always`; docker-compose.yml does it). "
+            f"For a throwaway test only: {VOLATILE_OVERRIDE}."
+        )
+
+
 @dataclass
 class Services:
     settings: Settings

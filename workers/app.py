@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_ready
 
 from dialer.settings import Settings
 from workers.context import WorkerContext
-from workers.tasks import register_tasks
+from workers.tasks import DRIVE_TASK, register_tasks, revive_forever
 
 # A task runs for one short shift (seconds); an unacked one is redelivered after this, which
 # recovers the shifts of a worker that was killed. Redelivery is harmless: the row store, not
@@ -37,8 +39,28 @@ def make_app(settings: Settings) -> Celery:
     return app
 
 
+def _start_reviver(app: Celery, settings: Settings) -> None:
+    """Once the worker is up, a thread of its main process revives campaigns whose shifts all
+    died (workers.tasks.revive)."""
+
+    def enqueue(campaign_id: str, slot: int, task_id: str) -> None:
+        app.send_task(DRIVE_TASK, args=[campaign_id, slot], task_id=task_id)
+
+    def start(**_: Any) -> None:
+        thread = threading.Thread(
+            target=revive_forever,
+            args=(WorkerContext(settings), enqueue, threading.Event()),
+            name="dialer-reviver",
+            daemon=True,
+        )
+        thread.start()
+
+    worker_ready.connect(start, weak=False)
+
+
 def run_worker(settings: Settings, *, concurrency: int | None, loglevel: str) -> None:
     app = make_app(settings)
+    _start_reviver(app, settings)
     argv: list[Any] = ["worker", f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
     # A node name of its own: workers on one host must each answer the count of processes.
     argv.append(f"--hostname=dialer-{uuid.uuid4().hex[:8]}@%h")
