@@ -48,7 +48,7 @@ def _redis_server(folder: Path, port: int, *, durable: bool) -> Iterator[subproc
                 "--save",
                 "",
                 *persistence,
-            ],  # fmt: skip
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
