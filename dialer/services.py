@@ -16,11 +16,12 @@ from campaigns.store import RowStore
 from dialer.client import Timeouts, VoxpriaClient
 from dialer.clock import Clock
 from dialer.errors import StoreError
-from dialer.limiter import Limiter, LocalLimiter, RedisLimiter
+from dialer.limiter import Limiter, RedisLimiter, SharedFileLimiter
 from dialer.redis_keys import RedisKeys, account_tag
 from dialer.settings import Settings
 
 STATE_FILE = "campaigns.sqlite"
+LIMITER_FILE = "limiter.sqlite"
 
 
 def connect_redis(url: str) -> redis.Redis[str]:
@@ -101,6 +102,8 @@ class Services:
     def close(self) -> None:
         if isinstance(self.store, SqliteStore):
             self.store.close()
+        if isinstance(self.limiter, SharedFileLimiter):
+            self.limiter.close()
         if self.redis is not None:
             self.redis.close()
 
@@ -109,7 +112,14 @@ def open_services(settings: Settings, clock: Clock, *, redis_prefix: str = "dial
     account = account_tag(settings.base_url, settings.api_key.reveal())
     if settings.redis_url is None:
         store = SqliteStore(settings.home / STATE_FILE, account)
-        limiter = LocalLimiter(settings.call_limit, settings.request_limit, clock)
+        # one limiter per account for every embedded process sharing this state folder
+        limiter = SharedFileLimiter(
+            settings.home / LIMITER_FILE,
+            account,
+            settings.call_limit,
+            settings.request_limit,
+            clock,
+        )
         return Services(settings, store, limiter)
     client = connect_redis(settings.redis_url)
     keys = RedisKeys(redis_prefix)
