@@ -36,8 +36,7 @@ def test_two_limiters_on_one_file_keep_the_account_limit(tmp_path: Path) -> None
     limit = Rate(20, 1)
     clock = SystemClock()
     a, b = (
-        SharedFileLimiter(tmp_path / "limiter.sqlite", "acct", limit, FAST, clock)
-        for _ in range(2)
+        SharedFileLimiter(tmp_path / "limiter.sqlite", "acct", limit, FAST, clock) for _ in range(2)
     )
     starts: list[list[float]] = [[], []]
     until = time.time() + 2.0
