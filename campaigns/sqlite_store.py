@@ -545,22 +545,25 @@ class SqliteStore:
         redial_at: float | None = None,
     ) -> bool:
         new_status = RowStatus.PENDING if redial_at is not None else status
-        call_id_sql = "call_id=?, " if call is not None else ""
-        call_id = (call.call_id,) if call is not None else ()
+        # A call's result lands only on the row that follows that very call (active with its
+        # id): never on a later attempt of the row, nor on a row in doubt.
+        if call is not None:
+            where, allowed = "status=? AND call_id=?", (RowStatus.ACTIVE.value, call.call_id)
+        else:
+            where, allowed = "status IN (?,?)", tuple(s.value for s in IN_FLIGHT)
         return self._moved(
-            f"UPDATE rows SET status=?, {call_id_sql}live_status=?, error=?, not_before=?, "
+            f"UPDATE rows SET status=?, live_status=?, error=?, not_before=?, "
             f"lease_owner='', lease_until=0, {_FINAL_CALL_FIELDS} "
-            "WHERE cid=? AND idx=? AND status IN (?,?)",
+            f"WHERE cid=? AND idx=? AND {where}",
             (
                 new_status.value,
-                *call_id,
                 status.value if redial_at is not None else "",
                 error,
                 redial_at or 0.0,
                 *call_fields(call),
                 campaign_id,
                 idx,
-                *(s.value for s in IN_FLIGHT),
+                *allowed,
             ),
             campaign_id,
             idx,

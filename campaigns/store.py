@@ -229,7 +229,9 @@ class RowStore(Protocol):
     ) -> bool:
         """A dialing or active row -> `status` (final) with the call's fields; with
         `redial_at`, back to pending due then (the last call's fields kept). False if the row
-        was already final (a repeated poll or webhook changes nothing)."""
+        was already final (a repeated poll or webhook changes nothing). With a `call`, only an
+        active row following that very call (its callId) moves: a late result of an earlier
+        attempt, or of another row's call, lands nowhere."""
 
     def due_calls(self, campaign_id: str, now: float, limit: int) -> list[DueCall]:
         """Active rows whose next poll time has passed, oldest due first."""
