@@ -547,6 +547,7 @@ class SqliteStore:
         new_status = RowStatus.PENDING if redial_at is not None else status
         # A call's result lands only on the row that follows that very call (active with its
         # id): never on a later attempt of the row, nor on a row in doubt.
+        allowed: tuple[str, ...]
         if call is not None:
             where, allowed = "status=? AND call_id=?", (RowStatus.ACTIVE.value, call.call_id)
         else:
