@@ -366,6 +366,9 @@ class Engine:
         return unseen
 
     def _record(self, due: DueCall, call: Call) -> None:
+        if call.call_id != due.call_id or (call.to_number and call.to_number != due.to_number):
+            log.warning("row %d: ignored call %s, not its call", due.idx, call.call_id)
+            return  # only the row's own call may move it
         if call.is_final:
             row = self.store.get_row(self.campaign_id, due.idx)
             self._record_final(due.idx, row.attempts if row else 1, call)

@@ -159,10 +159,13 @@ return 1
 --       outcome, duration, started_at, completed_at, recording, transcript, call's status
 local status = redis.call('HGET', row, 'status')
 if status ~= 'dialing' and status ~= 'active' then return 0 end
+-- a call's result lands only on the row that follows that very call
+if ARGV[7] ~= '' and (status ~= 'active' or redis.call('HGET', row, 'call_id') ~= ARGV[7]) then
+  return 0
+end
 redis.call('ZREM', dialing, idx)
 redis.call('ZREM', active, idx)
 if ARGV[4] ~= '' then redis.call('ZADD', pending, ARGV[4], idx) end
-if ARGV[7] ~= '' then redis.call('HSET', row, 'call_id', ARGV[7]) end
 redis.call('HSET', row, 'live_status', ARGV[3], 'not_before', ARGV[5], 'error', ARGV[6],
            'lease_owner', '', 'lease_until', 0, 'outcome', ARGV[8], 'duration', ARGV[9],
            'started_at', ARGV[10], 'completed_at', ARGV[11], 'recording', ARGV[12],
@@ -288,6 +291,9 @@ class RedisStore:
             return int(self._scripts[name](keys=self._row_keys(cid, idx), args=[idx, *args]))
         except redis.RedisError as exc:
             raise StoreError(f"Redis failed during {name}: {exc}. Check REDIS_URL.") from exc
+
+    def check_intact(self) -> None:
+        """Redis refuses to start on a store that may lose writes (dialer.services)."""
 
     # --- campaigns ---
     def create_campaign(self, meta: CampaignMeta, rows: Iterable[NewRow]) -> bool:

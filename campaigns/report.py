@@ -302,10 +302,10 @@ def _atomic_output(path: Path) -> Iterator[IO[bytes]]:
     """A binary file that becomes `path` only if the block completes without an error."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temp_path = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    # O_EXCL: never write through a file (or link) someone else put there; 0o666 lets the
-    # umask decide the permissions, as for any file the user creates.
+    # O_EXCL: never write through a file (or link) someone else put there; 0o600: a report
+    # holds names and numbers, readable by its owner alone.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(temp_path, flags, 0o666)
+    fd = os.open(temp_path, flags, 0o600)
     try:
         with os.fdopen(fd, "wb") as out:
             yield out

@@ -78,6 +78,7 @@ class Runner:
             if engine.next_poll_in() <= 0:
                 engine.poll_safely()
             if now >= next_progress:
+                engine.store.check_intact()  # a state folder deleted mid-run stops the run
                 self._report_progress()
                 next_progress = now + PROGRESS_EVERY_S
             if stop.requested:

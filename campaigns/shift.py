@@ -27,7 +27,10 @@ class ShiftPlan:
     token: str  # this shift's identity in the slot lease
     dispatcher_token: str  # stable per slot, so the slot's next shift keeps the role
     length_s: float = 5.0
-    lease_ms: int = 60_000  # a shift may block this long on the account's limits
+    # A dead shift's slot is free again this long after its last renewal (every state_every_s),
+    # so a worker's reviver restarts it quickly. A shift blocked longer on the account's limits
+    # finds its slot taken at its next renewal and ends: one shift per slot again.
+    lease_ms: int = 20_000
     dispatcher_lease_ms: int = 15_000
     sweep_every_s: float = 5.0
     state_every_s: float = 0.5

@@ -9,6 +9,7 @@ conditional UPDATE inside `BEGIN IMMEDIATE`, so two processes sharing the file (
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -148,6 +149,18 @@ def _meta_from_json(text: str) -> CampaignMeta:
     return CampaignMeta(**data)
 
 
+def _private_folder(folder: Path) -> None:
+    """The state folder, made 0700 when this creates it (it holds names and numbers)."""
+    if not folder.exists():
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.chmod(0o700)
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return (st.st_dev, st.st_ino)
+
+
 def _entry(rec: tuple[Any, ...]) -> HistoryEntry:
     return HistoryEntry(*rec)
 
@@ -158,13 +171,19 @@ class SqliteStore:
 
     def __init__(self, path: Path, account: str = "") -> None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _private_folder(path.parent)
+            # created 0600 before SQLite opens it: its -wal and -shm files take its mode
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
             self._db = sqlite3.connect(
                 str(path), isolation_level=None, check_same_thread=False, timeout=30.0
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            for file in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+                if file.exists():
+                    file.chmod(0o600)  # a state file made before files were kept private
+            self._identity = _identity(path)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"Cannot open the state file {path}: {exc}. Check that the state folder "
@@ -173,6 +192,21 @@ class SqliteStore:
         self.path = path
         self.account = account
         self._lock = threading.RLock()
+
+    def check_intact(self) -> None:
+        """Raise StoreError when the state file was deleted or replaced since it was opened:
+        writes would go to a file nobody will ever read again, and the next run would phone
+        everyone again."""
+        try:
+            same = _identity(self.path) == self._identity
+        except OSError:
+            same = False
+        if not same:
+            raise StoreError(
+                f"The state file {self.path} was deleted or replaced while this run was going "
+                "on, so what it did can no longer be kept: the run stopped. Do not delete the "
+                "state folder (DIALER_HOME) during a run; its report says where each row stood."
+            )
 
     def close(self) -> None:
         self._db.close()
@@ -556,22 +590,26 @@ class SqliteStore:
         redial_at: float | None = None,
     ) -> bool:
         new_status = RowStatus.PENDING if redial_at is not None else status
-        call_id_sql = "call_id=?, " if call is not None else ""
-        call_id = (call.call_id,) if call is not None else ()
+        # A call's result lands only on the row that follows that very call (active with its
+        # id): never on a later attempt of the row, nor on a row in doubt.
+        allowed: tuple[str, ...]
+        if call is not None:
+            where, allowed = "status=? AND call_id=?", (RowStatus.ACTIVE.value, call.call_id)
+        else:
+            where, allowed = "status IN (?,?)", tuple(s.value for s in IN_FLIGHT)
         return self._moved(
-            f"UPDATE rows SET status=?, {call_id_sql}live_status=?, error=?, not_before=?, "
+            f"UPDATE rows SET status=?, live_status=?, error=?, not_before=?, "
             f"lease_owner='', lease_until=0, {_FINAL_CALL_FIELDS} "
-            "WHERE cid=? AND idx=? AND status IN (?,?)",
+            f"WHERE cid=? AND idx=? AND {where}",
             (
                 new_status.value,
-                *call_id,
                 status.value if redial_at is not None else "",
                 error,
                 redial_at or 0.0,
                 *call_fields(call),
                 campaign_id,
                 idx,
-                *(s.value for s in IN_FLIGHT),
+                *allowed,
             ),
             campaign_id,
             idx,

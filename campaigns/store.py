@@ -143,6 +143,10 @@ def call_fields(call: Call | None) -> tuple[str, str, str, str, str, str]:
 
 
 class RowStore(Protocol):
+    def check_intact(self) -> None:
+        """Raise StoreError when the store itself vanished under this process (a state file
+        deleted or replaced mid-run)."""
+
     # --- campaigns ---
     def create_campaign(self, meta: CampaignMeta, rows: Iterable[NewRow]) -> bool:
         """Store a new campaign and its rows; False (and nothing written) if the id exists.
@@ -229,7 +233,9 @@ class RowStore(Protocol):
     ) -> bool:
         """A dialing or active row -> `status` (final) with the call's fields; with
         `redial_at`, back to pending due then (the last call's fields kept). False if the row
-        was already final (a repeated poll or webhook changes nothing)."""
+        was already final (a repeated poll or webhook changes nothing). With a `call`, only an
+        active row following that very call (its callId) moves: a late result of an earlier
+        attempt, or of another row's call, lands nowhere."""
 
     def due_calls(self, campaign_id: str, now: float, limit: int) -> list[DueCall]:
         """Active rows whose next poll time has passed, oldest due first."""

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from dialer.services import Services
 
 EXIT_INTERRUPTED = 130
+STATUS_OUTAGE_S = 30.0  # `dialer status` without --wait waits this long for Redis to come back
 SIMULATED_SPEED = 60.0  # --simulate: a 2-minute call lasts 2 seconds
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -456,8 +458,9 @@ def _no_campaign(campaign_id: str, services: Services) -> str:
 def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
     from rich.console import Console
 
-    from campaigns.store import CampaignState
+    from campaigns.store import CampaignMeta, CampaignState
     from dialer.clock import SystemClock
+    from dialer.launcher import through_outages
     from dialer.services import open_services
     from dialer.status_report import status_view
 
@@ -474,17 +477,25 @@ def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
             for line in status_view(services, clock, campaign_id, wait, as_json):
                 _say(console, line)
             return
-        assert campaign_id is not None
-        while True:
-            meta = store.get_campaign(campaign_id)
-            assert meta is not None
-            counts = {s.value: n for s, n in store.counts(campaign_id).items()}
+        cid: str = campaign_id
+
+        def look() -> tuple[CampaignMeta, int]:
+            meta = store.get_campaign(cid)
+            if meta is None:
+                raise CampaignNotFound(_no_campaign(cid, services))
+            counts = {s.value: n for s, n in store.counts(cid).items()}
             left = sum(counts.get(s, 0) for s in ("pending", "dialing", "active"))
             _say(
                 console,
-                f"{campaign_id}: {meta.state.value}, {left} rows left | "
+                f"{cid}: {meta.state.value}, {left} rows left | "
                 + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())),
             )
+            return meta, left
+
+        say = partial(_say, Console(stderr=True))
+        while True:
+            # a Redis outage is waited out (said once); without --wait, for a while only
+            meta, left = through_outages(look, say, clock, None if wait else STATUS_OUTAGE_S)
             if not wait or meta.state is not CampaignState.RUNNING or left == 0:
                 break
             clock.sleep(2.0)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
 from rich.text import Text
@@ -27,8 +27,8 @@ from campaigns.contacts import ContactList
 from campaigns.policy import DialPolicy
 from campaigns.report import ReportInfo, report_rows, write_report
 from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
-from dialer.clock import SystemClock
-from dialer.errors import ApiError, CampaignNotFound, DialerError, InputError
+from dialer.clock import Clock, SystemClock
+from dialer.errors import ApiError, CampaignNotFound, DialerError, InputError, StoreError
 from dialer.settings import Settings
 
 if TYPE_CHECKING:  # imported where used: httpx, redis and the engine cost half of a start-up
@@ -46,6 +46,8 @@ NO_WORKERS = (
 )
 LEFT_AT_ONCE = "stopped at once (Ctrl-C twice): live calls were not followed to their end"
 WORKER_CHECK_EVERY_S = 30.0
+OUTAGE_RETRY_S = 2.0
+T = TypeVar("T")
 _NOT_STARTED = (RowStatus.PENDING, RowStatus.INVALID, RowStatus.DUPLICATE, RowStatus.SUPPRESSED)
 _NOT_CALLABLE = (RowStatus.INVALID, RowStatus.DUPLICATE, RowStatus.SUPPRESSED)
 
@@ -82,11 +84,13 @@ class Launch:
 
 
 def launch(job: Launch) -> Ended:
-    from dialer.services import open_services
+    from dialer.services import check_durable, open_services
 
     clock = SystemClock()
     services = open_services(job.settings, clock)
     try:
+        if services.redis is not None and not job.settings.allow_volatile_redis:
+            check_durable(services.redis)
         with services.client(clock) as client:
             _preflight(job, client)
             rows = job.rows() if job.rows else None
@@ -155,16 +159,27 @@ def _run_cluster(job: Launch, services: Services, meta: CampaignMeta) -> Ended:
     view = ProgressView(job.console, callable_rows(store, cid), quiet=job.quiet)
     stop = _stop_signal()
     next_worker_check = clock.now() + WORKER_CHECK_EVERY_S
+
+    def follow() -> CampaignState:
+        nonlocal next_worker_check
+        state = _state(store, cid)
+        if state not in (CampaignState.RUNNING, CampaignState.STOPPING):
+            return state
+        if stop.requested and state is CampaignState.RUNNING:
+            store.update_campaign(cid, state=CampaignState.STOPPING)
+        view.update(_cluster_progress(store, cid, clock.now()))
+        if clock.now() >= next_worker_check:
+            next_worker_check = clock.now() + WORKER_CHECK_EVERY_S
+            if not workers_listening(services):
+                job.say(NO_WORKERS)
+        return state
+
     try:
         with _signals_stop(stop, job, store, cid):
-            while (state := _state(store, cid)) in (CampaignState.RUNNING, CampaignState.STOPPING):
-                if stop.requested and state is CampaignState.RUNNING:
-                    store.update_campaign(cid, state=CampaignState.STOPPING)
-                view.update(_cluster_progress(store, cid, clock.now()))
-                if clock.now() >= next_worker_check:
-                    next_worker_check = clock.now() + WORKER_CHECK_EVERY_S
-                    if not workers_listening(services):
-                        job.say(NO_WORKERS)
+            while (state := through_outages(follow, job.say, clock)) in (
+                CampaignState.RUNNING,
+                CampaignState.STOPPING,
+            ):
                 clock.sleep(1.0)
     except KeyboardInterrupt:  # Ctrl-C twice: the workers go on stopping the campaign
         return Ended.LEFT
@@ -175,6 +190,50 @@ def _run_cluster(job: Launch, services: Services, meta: CampaignMeta) -> Ended:
         reason = current.reason if current else "the campaign vanished from the store"
         raise ApiError(f"Campaign {cid} failed: {reason}")
     return Ended.FINISHED if state is CampaignState.FINISHED else Ended.STOPPED
+
+
+def _outage_errors() -> tuple[type[BaseException], ...]:
+    import redis
+    from kombu.exceptions import OperationalError
+
+    return (redis.RedisError, StoreError, OperationalError)
+
+
+def through_outages(
+    step: Callable[[], T],
+    say: Callable[[str], None],
+    clock: Clock,
+    give_up_s: float | None = None,
+) -> T:
+    """`step()`, waiting out a Redis outage (said once, and when it ends) instead of failing:
+    the campaign itself goes on by itself once Redis and a worker are back."""
+    errors = _outage_errors()
+    down_since: float | None = None
+    while True:
+        try:
+            result = step()
+        except errors as exc:
+            if down_since is None:
+                down_since = clock.now()
+                say(
+                    f"Redis (REDIS_URL) cannot be reached ({_first_line(exc)}): waiting for it "
+                    "to come back. The campaign goes on by itself once Redis and a worker are "
+                    "back; Ctrl-C leaves."
+                )
+            if give_up_s is not None and clock.now() - down_since > give_up_s:
+                raise StoreError(
+                    f"Redis (REDIS_URL) stayed unreachable for {give_up_s:g} s: start it again "
+                    "(docker compose up -d redis), then run the command again."
+                ) from exc
+            clock.sleep(OUTAGE_RETRY_S)
+            continue
+        if down_since is not None:
+            say(f"Redis is back after {clock.now() - down_since:.0f} s.")
+        return result
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
 def _state(store: RowStore, cid: str) -> CampaignState:
@@ -248,8 +307,12 @@ def _signals_stop(stop: StopSignal, job: Launch, store: RowStore, cid: str) -> I
         if stop.requested:
             raise KeyboardInterrupt
         stop.request()
+        try:
+            live = f"{store.in_flight(cid)} live calls"
+        except Exception:  # Redis away: the count can wait, the stop cannot
+            live = "the live calls"
         job.say(
-            f"\nStopping: no new calls; waiting for {store.in_flight(cid)} live calls to end. "
+            f"\nStopping: no new calls; waiting for {live} to end. "
             "Press Ctrl-C again to leave at once."
         )
 

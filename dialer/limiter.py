@@ -9,8 +9,11 @@ limit and the account request limit (it is a request too). Either all are consum
 0.0) or none is, and the answer is the seconds until all would allow it, so nobody spins and a
 failed attempt never burns a slot of another limit.
 
-Two backends answer the same `Limiter` protocol:
-- `LocalLimiter`: one process (embedded mode), a lock, the injected clock.
+Three backends answer the same `Limiter` protocol:
+- `LocalLimiter`: one process, a lock, the injected clock.
+- `SharedFileLimiter`: every embedded process on one machine that shares a state folder (a run,
+  the page's campaigns, scheduled runs): the TATs in a small SQLite file, each acquire one
+  IMMEDIATE transaction, so two processes never both take the same slot.
 - `RedisLimiter`: every worker of the cluster, one Lua script on the Redis server's clock (TIME),
   so machines with skewed clocks still share one timeline.
 
@@ -21,9 +24,13 @@ exceed the rate (rounded down) or waste it (rounded up) on every event.
 from __future__ import annotations
 
 import math
+import os
+import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, Protocol
 
 from redis import ConnectionError as RedisConnectionError
@@ -132,14 +139,109 @@ class LocalLimiter(_Waiting):
 
     def _acquire(self, limits: Sequence[tuple[tuple[str, str], int]]) -> float:
         with self._lock:
-            now_us = to_us(self._clock.now())
-            tats_us = [max(self._tat_us.get(name, now_us), now_us) for name, _ in limits]
-            wait_us = max(tats_us) - now_us
-            if wait_us > 0:
-                return wait_us / US_PER_S
-            for (name, step_us), tat_us in zip(limits, tats_us, strict=True):
-                self._tat_us[name] = tat_us + step_us
-            return 0.0
+            return gcra_step(self._tat_us, limits, to_us(self._clock.now())) / US_PER_S
+
+
+def gcra_step(tat_us: dict[Any, int], limits: Sequence[tuple[Any, int]], now_us: int) -> int:
+    """One all-or-none GCRA step over `tat_us` (updated in place when every limit allows):
+    0, or the microseconds to wait."""
+    tats_us = [max(tat_us.get(name, now_us), now_us) for name, _ in limits]
+    wait_us = max(tats_us) - now_us
+    if wait_us > 0:
+        return wait_us
+    for (name, step_us), tat in zip(limits, tats_us, strict=True):
+        tat_us[name] = tat + step_us
+    return 0
+
+
+# --- shared by the processes of one machine -----------------------------------------------------
+
+
+class SharedFileLimiter(_Waiting):
+    """The embedded mode's limiter, shared by every process using one state folder: the TATs
+    live in a SQLite file (`path`), read and written in one IMMEDIATE transaction per acquire.
+    Its contents only pace: losing the file costs at most one burst, so it is not fsynced."""
+
+    def __init__(
+        self, path: Path, account: str, call_limit: Rate, request_limit: Rate, clock: Clock
+    ) -> None:
+        self._clock = clock
+        self._calls = f"{account}:calls"
+        self._requests = f"{account}:requests"
+        self._agent = f"{account}:agent:"
+        self._call_interval_us = interval_us(call_limit)
+        self._request_interval_us = interval_us(request_limit)
+        self._lock = threading.Lock()
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+            self._db = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=OFF")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS tat (name TEXT PRIMARY KEY, tat_us INTEGER NOT NULL)"
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"Cannot open the limiter file {path}: {exc}. Check that the state folder "
+                "(DIALER_HOME) is writable."
+            ) from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def acquire_call(self, agent_id: str, agent_rate: Rate | None) -> float:
+        limits = [
+            (self._calls, self._call_interval_us),
+            (self._requests, self._request_interval_us),
+        ]
+        if agent_rate is not None:
+            limits.append((self._agent + agent_id, interval_us(agent_rate)))
+        return self._acquire(limits)
+
+    def acquire_request(self) -> float:
+        return self._acquire([(self._requests, self._request_interval_us)])
+
+    def push_back(self, until: float) -> None:
+        until_us = to_us(until)
+        with self._transaction() as db:
+            for name in (self._calls, self._requests):
+                db.execute(
+                    "INSERT INTO tat (name, tat_us) VALUES (?, ?) ON CONFLICT(name) DO UPDATE "
+                    "SET tat_us=MAX(tat_us, excluded.tat_us)",
+                    (name, until_us),
+                )
+
+    def _acquire(self, limits: Sequence[tuple[str, int]]) -> float:
+        names = [name for name, _ in limits]
+        with self._transaction() as db:
+            rows = db.execute(
+                f"SELECT name, tat_us FROM tat WHERE name IN ({','.join('?' * len(names))})",
+                names,
+            ).fetchall()
+            tats: dict[str, int] = {str(n): int(t) for n, t in rows}
+            wait_us = gcra_step(tats, limits, to_us(self._clock.now()))
+            if wait_us == 0:
+                db.executemany(
+                    "INSERT OR REPLACE INTO tat (name, tat_us) VALUES (?, ?)",
+                    [(n, tats[n]) for n in names],
+                )
+        return wait_us / US_PER_S
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"The limiter file is locked or broken: {exc}.") from exc
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
 
 # --- shared through Redis -----------------------------------------------------------------------

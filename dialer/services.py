@@ -16,12 +16,13 @@ from campaigns.store import RowStore
 from dialer.client import Timeouts, VoxpriaClient
 from dialer.clock import Clock
 from dialer.errors import StoreError
-from dialer.limiter import Limiter, LocalLimiter, RedisLimiter
+from dialer.limiter import Limiter, RedisLimiter, SharedFileLimiter
 from dialer.metrics import NO_METRICS, Recorder
 from dialer.redis_keys import RedisKeys, account_tag
 from dialer.settings import Settings
 
 STATE_FILE = "campaigns.sqlite"
+LIMITER_FILE = "limiter.sqlite"
 
 
 def connect_redis(url: str) -> redis.Redis[str]:
@@ -36,6 +37,40 @@ def connect_redis(url: str) -> redis.Redis[str]:
             "or unset REDIS_URL to run embedded, with no server."
         ) from exc
     return client
+
+
+VOLATILE_OVERRIDE = "DIALER_ALLOW_VOLATILE_REDIS=1"
+
+
+def check_durable(client: redis.Redis[str], url_name: str = "REDIS_URL") -> None:
+    """Refuse a Redis that may lose an acknowledged write: a dialing intent lost in a restart
+    is a person phoned twice. Needs `appendonly yes` and `appendfsync always`."""
+    try:
+        config = {
+            **client.config_get("appendonly"),
+            **client.config_get("appendfsync"),
+        }
+    except redis.ResponseError as exc:  # CONFIG renamed or disabled (managed Redis)
+        raise StoreError(
+            f"The Redis at {url_name} does not say whether it persists every write ({exc}). "
+            "The cluster needs appendonly yes and appendfsync always (or your provider's "
+            f"equivalent); once you have checked that it does, set {VOLATILE_OVERRIDE}."
+        ) from exc
+    except redis.RedisError as exc:
+        raise StoreError(f"{url_name} cannot be reached ({exc}).") from exc
+    wrong = [
+        f"{name} is {config.get(name, 'unset')}"
+        for name, wanted in (("appendonly", "yes"), ("appendfsync", "always"))
+        if config.get(name) != wanted
+    ]
+    if wrong:
+        raise StoreError(
+            f"The Redis at {url_name} would lose campaigns in a restart ({', '.join(wrong)}): "
+            "a lost dialing intent is a person phoned twice, so no campaign is started on it. "
+            "Set appendonly yes and appendfsync always (redis.conf, or `redis-cli CONFIG SET "
+            "appendonly yes` and `CONFIG SET appendfsync always`; docker-compose.yml does it). "
+            f"For a throwaway test only: {VOLATILE_OVERRIDE}."
+        )
 
 
 @dataclass
@@ -69,6 +104,8 @@ class Services:
     def close(self) -> None:
         if isinstance(self.store, SqliteStore):
             self.store.close()
+        if isinstance(self.limiter, SharedFileLimiter):
+            self.limiter.close()
         if self.redis is not None:
             self.redis.close()
 
@@ -77,7 +114,14 @@ def open_services(settings: Settings, clock: Clock, *, redis_prefix: str = "dial
     account = account_tag(settings.base_url, settings.api_key.reveal())
     if settings.redis_url is None:
         store = SqliteStore(settings.home / STATE_FILE, account)
-        limiter = LocalLimiter(settings.call_limit, settings.request_limit, clock)
+        # one limiter per account for every embedded process sharing this state folder
+        limiter = SharedFileLimiter(
+            settings.home / LIMITER_FILE,
+            account,
+            settings.call_limit,
+            settings.request_limit,
+            clock,
+        )
         return Services(settings, store, limiter)
     client = connect_redis(settings.redis_url)
     keys = RedisKeys(redis_prefix)

@@ -424,8 +424,11 @@ class Simulator:
         to_number: str = body["toNumber"]
         final_status = self._fate(to_number)
         talk_s = self._rng.uniform(*self.config.talk_s)
+        # The seeded draw is kept so a seed still gives the same fates and faults; the id
+        # itself is random: unique across runs and restarts, as the API's are.
+        self._rng.getrandbits(64)
         call = SimCall(
-            call_id=f"call_{self._rng.getrandbits(64):016x}",
+            call_id=f"call_{secrets.token_hex(12)}",
             to_number=to_number,
             agent_id=body["agentId"],
             variables=dict(body.get("variables") or {}),

@@ -56,6 +56,8 @@ CASES = {
     "bad --rate": Case("--rate", options=("--rate", "fast")),
     "bad --redial": Case("--redial", options=("--redial", "busy=x")),
     "bad --redial-after": Case("--redial-after", options=("--redial-after", "soon")),
+    "bad --recall-after": Case("--recall-after", options=("--recall-after", "soon")),
+    "bad --in-doubt": Case("--in-doubt", options=("--in-doubt", "maybe")),
     "bad --report extension": Case("--report", options=("--report", "outcomes.txt")),
     "bad --campaign": Case("--campaign", options=("--campaign", "no spaces please")),
     "bad --suppress file": Case("suppress_binary.txt", options=("--suppress", "SUPPRESS")),

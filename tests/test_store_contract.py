@@ -226,3 +226,20 @@ def test_a_call_is_found_by_its_id_and_events_count_once(campaign: RowStore) -> 
     assert campaign.first_event("call_9", "call.completed")
     assert not campaign.first_event("call_9", "call.completed")
     assert campaign.first_event("call_9", "call.failed")
+
+
+def test_a_call_result_lands_only_on_the_row_that_follows_that_call(campaign: RowStore) -> None:
+    a, b = _dial(campaign), _dial(campaign)
+    late = Call("call_other", CallStatus.COMPLETED)
+    assert not campaign.finish(CID, a, RowStatus.COMPLETED, late)  # a row in doubt: no call yet
+    campaign.call_created(CID, a, Call("call_a", CallStatus.QUEUED), NOW)
+    campaign.call_created(CID, b, Call("call_b", CallStatus.QUEUED), NOW)
+    assert not campaign.finish(CID, a, RowStatus.COMPLETED, Call("call_b", CallStatus.COMPLETED))
+    assert campaign.finish(CID, a, RowStatus.BUSY, Call("call_a", CallStatus.BUSY), redial_at=NOW)
+    assert a in {r.idx for r in campaign.claim(CID, "w1", NOW + 1, 30, limit=10)}
+    assert campaign.begin_dial(CID, a, "w1", NOW + 1, 30, max_active=10) is not None
+    campaign.call_created(CID, a, Call("call_a2", CallStatus.QUEUED), NOW + 1)
+    # the first attempt's late result does not end the second attempt
+    assert not campaign.finish(CID, a, RowStatus.COMPLETED, Call("call_a", CallStatus.COMPLETED))
+    row = campaign.get_row(CID, a)
+    assert row is not None and row.status is RowStatus.ACTIVE and row.call_id == "call_a2"

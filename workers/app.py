@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +23,7 @@ from dialer.errors import SettingsError
 from dialer.logs import setup_logging
 from dialer.settings import Settings
 from workers.context import WorkerContext
-from workers.tasks import DRIVE_TASK, register_tasks
+from workers.tasks import DRIVE_TASK, register_tasks, revive_forever, send_shift
 
 log = logging.getLogger("dialer.workers")
 
@@ -109,6 +110,22 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     )
 
 
+def _start_reviver(app: Celery, ctx: WorkerContext) -> None:
+    """A thread of the worker's main process revives campaigns whose shifts all died
+    (workers.tasks.revive): a Redis outage, every worker killed."""
+
+    def enqueue(campaign_id: str, slot: int, task_id: str) -> None:
+        send_shift(app, campaign_id, slot, task_id)
+
+    thread = threading.Thread(
+        target=revive_forever,
+        args=(ctx, enqueue, threading.Event()),
+        name="dialer-reviver",
+        daemon=True,
+    )
+    thread.start()
+
+
 def run_worker(settings: Settings, *, concurrency: int | None, loglevel: str) -> None:
     """`dialer worker`: the same worker as `celery -A workers worker`, over `settings`."""
     app = make_app(settings)
@@ -153,9 +170,13 @@ def _worker_init(sender: Any = None, **_: Any) -> None:
 
 @signals.worker_ready.connect  # type: ignore[untyped-decorator]
 def _worker_ready(sender: Any = None, **_: Any) -> None:
-    ctx = _context_of(getattr(sender, "app", None))
-    port = ctx.settings.metrics_port if ctx is not None else None
-    if ctx is None or port is None:
+    app = getattr(sender, "app", None)
+    ctx = _context_of(app)
+    if ctx is None:
+        return
+    _start_reviver(app, ctx)
+    port = ctx.settings.metrics_port
+    if port is None:
         return
     from dialer.metrics import StoreCollector, exposition_registry, serve_metrics
 

@@ -8,6 +8,7 @@ lease, and the campaign's dispatcher enqueues a new shift for it.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,7 @@ log = logging.getLogger("dialer.workers")
 DRIVE_TASK = "dialer.drive"
 HANDOFF_MS = 60_000  # how long a queued shift may wait for a worker before its slot is freed
 LIVE_STATES = (CampaignState.RUNNING, CampaignState.STOPPING)
+REVIVE_EVERY_S = 10.0  # how often a worker looks for running campaigns left without shifts
 
 Enqueue = Callable[[str, int, str], None]
 
@@ -93,6 +95,26 @@ def drive(ctx: WorkerContext, campaign_id: str, slot: int, task_id: str, enqueue
 def send_shift(app: Celery, campaign_id: str, slot: int, task_id: str) -> None:
     # keyword arguments: Flower and `celery inspect` show them by name
     app.send_task(DRIVE_TASK, kwargs={"campaign_id": campaign_id, "slot": slot}, task_id=task_id)
+def revive(ctx: WorkerContext, enqueue: Enqueue) -> int:
+    """Start a shift for every slot of a live campaign that has none: its chain of shifts broke
+    (a Redis outage, every worker killed). A slot that has one keeps it (the lease decides), so
+    every worker may run this at once. Returns how many shifts were started."""
+    started = 0
+    for meta in ctx.services.store.list_campaigns():
+        if meta.state in LIVE_STATES:
+            slots = int(str(meta.settings.get("slots", 1)))
+            started += start_slots(ctx.leases, ctx.keys, meta.campaign_id, slots, enqueue)
+    return started
+
+
+def revive_forever(ctx: WorkerContext, enqueue: Enqueue, stop: threading.Event) -> None:
+    """A worker's reviver thread: failures (Redis away) are logged and tried again."""
+    while not stop.wait(REVIVE_EVERY_S):
+        try:
+            if n := revive(ctx, enqueue):
+                log.warning("revived %d shifts of campaigns left without any", n)
+        except Exception as exc:  # Redis away: the next round tries again
+            log.info("reviver: %s", exc)
 
 
 def register_tasks(app: Celery, ctx: WorkerContext) -> None:
