@@ -81,6 +81,19 @@ class Workers:
                 )
             )
 
+    def pids(self, i: int) -> set[int]:
+        """Worker `i`'s processes: its main process and its pool (one process group)."""
+        group = self.procs[i].pid
+        found = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # ended meanwhile
+            if int(fields[2]) == group:  # the fields after "(name)": state, ppid, pgrp, ...
+                found.add(int(stat.parent.name))
+        return found
+
     def kill(self, i: int) -> None:
         os.killpg(self.procs[i].pid, signal.SIGKILL)
         self.procs[i].wait(10)

@@ -1,5 +1,6 @@
 """`make bench`'s pieces in a tiny form, so `make test` exercises them: each measurement runs at
-a very small size (real processes, Redis database 15, the simulator over HTTP) and its result is
+a very small size (real processes, this test process's own Redis database, the simulator over
+HTTP) and its result is
 checked for shape and sane values. No timing is asserted: that is the bench's job."""
 
 from __future__ import annotations
@@ -9,22 +10,27 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench import ceiling, economy, pacing, scale
+from tests.bench import ceiling, economy, pacing, redis_db, scale
 from tests.bench.redis_db import MARKER_KEY, BenchDbs, NotOurDatabase, claim, own_db
 from tests.bench.results import EMBEDDED, PLAIN_LOOP, Figure, Results, Target, render_table
 from tests.bench.windows import pacing_of, rate_share, worst_window
-from tests.redis_support import redis_or_skip
-
-SMOKE_DB = 15  # the smoke test's own database (the bench uses 12 to 14)
-DBS = BenchDbs(cluster=SMOKE_DB, celery=SMOKE_DB, memory=SMOKE_DB)
+from tests.redis_support import redis_url, whole_database, worker_db
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def bench_redis() -> Iterator[None]:
-    redis_or_skip()
-    yield
+def bench_redis(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """The smoke test's database: this test process's own (the bench's are 12 to 14), on the
+    tests' Redis server (tests/redis_support.py), emptied before and after."""
+    db = worker_db()
+    monkeypatch.setattr(redis_db, "REDIS_ROOT_URL", redis_url(db).rsplit("/", 1)[0])
+    with whole_database():
+        yield db
+
+
+def dbs(db: int) -> BenchDbs:
+    return BenchDbs(cluster=db, celery=db, memory=db)
 
 
 def by_row(figures: list[Figure]) -> dict[str, dict[str, Figure]]:
@@ -60,15 +66,15 @@ def test_targets_and_the_table() -> None:
     assert results.details == {"economy": {"n": 1}} and met.to_json()["met"] is True
 
 
-def test_a_database_holding_other_keys_is_never_flushed(bench_redis: None) -> None:
-    with own_db(SMOKE_DB) as client:  # refuses, and flushes nothing, if 15 holds others' keys
+def test_a_database_holding_other_keys_is_never_flushed(bench_redis: int) -> None:
+    with own_db(bench_redis) as client:  # refuses, and flushes nothing, if it holds others' keys
         client.delete(MARKER_KEY)
         client.set("someone-else", "1")  # as if another program used the database
         with pytest.raises(NotOurDatabase):
-            claim(client, SMOKE_DB)
+            claim(client, bench_redis)
         assert client.get("someone-else") == "1"
         client.delete("someone-else")
-        claim(client, SMOKE_DB)
+        claim(client, bench_redis)
         assert client.get(MARKER_KEY)
         with pytest.raises(NotOurDatabase):
             claim(client, 0)
@@ -77,12 +83,12 @@ def test_a_database_holding_other_keys_is_never_flushed(bench_redis: None) -> No
 # --- each measurement, tiny -------------------------------------------------------------------
 
 
-def test_pacing(bench_redis: None, tmp_path: Path) -> None:
+def test_pacing(bench_redis: int, tmp_path: Path) -> None:
     # no cluster here: test_ceiling runs `dialer worker` processes already
     setup = pacing.PacingSetup(
         rows=8, agent_rate_per_s=50, account_rate_per_s=40, cluster_workers=()
     )
-    figures, detail = pacing.measure(setup, tmp_path, DBS)
+    figures, detail = pacing.measure(setup, tmp_path, dbs(bench_redis))
     rows = by_row(figures)
     shares = rows["pacing: share of allowed rate"]
     assert set(shares) == {"embedded", "rate_limit 2w", "plain loop"}
@@ -92,7 +98,7 @@ def test_pacing(bench_redis: None, tmp_path: Path) -> None:
     assert all(run["calls"] == 8 for run in detail["runs"])
 
 
-def test_economy(bench_redis: None, tmp_path: Path) -> None:
+def test_economy(bench_redis: int, tmp_path: Path) -> None:
     figures, detail = economy.measure(
         economy.EconomySetup(dialer_calls=10, plain_loop_calls=1), tmp_path
     )
@@ -102,9 +108,9 @@ def test_economy(bench_redis: None, tmp_path: Path) -> None:
     assert all(run["completed"] == run["calls"] for run in detail["runs"])
 
 
-def test_ceiling(bench_redis: None, tmp_path: Path) -> None:
+def test_ceiling(bench_redis: int, tmp_path: Path) -> None:
     setup = ceiling.CeilingSetup(dialer_calls=30, noop_tasks=200)
-    figures, detail = ceiling.measure(setup, tmp_path, DBS)
+    figures, detail = ceiling.measure(setup, tmp_path, dbs(bench_redis))
     rates = by_row(figures)["ceiling: calls/s (no-op: tasks/s)"]
     assert set(rates) == {"embedded", "cluster 2w", "no-op 2w"}
     assert all(f.values["per_s"] > 0 for f in rates.values())
@@ -112,9 +118,9 @@ def test_ceiling(bench_redis: None, tmp_path: Path) -> None:
     assert detail["setup"]["dialer_calls"] == 30
 
 
-def test_scale(bench_redis: None, tmp_path: Path) -> None:
+def test_scale(bench_redis: int, tmp_path: Path) -> None:
     figures, detail = scale.measure(
-        scale.ScaleSetup(sizes=(300,), redis_rows=300), tmp_path, SMOKE_DB
+        scale.ScaleSetup(sizes=(300,), redis_rows=300), tmp_path, bench_redis
     )
     jobs = detail["jobs"]["300"]
     assert set(jobs) == {"dry run", "CSV report", "XLSX report"}

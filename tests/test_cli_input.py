@@ -17,6 +17,11 @@ import pytest
 
 from tests.cli_support import DIALER, Done, dialer_env
 
+pytestmark = [
+    pytest.mark.integration,  # runs `dialer` processes
+    pytest.mark.xdist_group("cli_input"),  # one worker runs the module fixture, once
+]
+
 CORPUS = Path(__file__).parent / "corpus" / "bad"
 GOOD_LIST = Path(__file__).parent / "corpus" / "good" / "messy_utf8_comma.csv"
 CLOSED_PORT_URL = "http://127.0.0.1:9/api/v1"  # the discard port: nothing listens

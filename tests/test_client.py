@@ -370,6 +370,7 @@ def test_the_docs_curl_examples_return_the_documented_shapes(
         assert listed["data"][0]["callId"] == created["data"]["callId"]
 
 
+@pytest.mark.integration
 def test_a_call_is_created_and_followed_to_its_end() -> None:
     clock = FakeClock(NOW)
     with (
@@ -402,6 +403,7 @@ def test_nothing_listening_is_not_sent() -> None:
         assert isinstance(client.create_call("agent_abc123", NUMBER, {}), NotSent)
 
 
+@pytest.mark.integration
 def test_the_call_quota_throttles_until_its_reset() -> None:
     clock = FakeClock(NOW + 15)
     with (
@@ -433,6 +435,7 @@ def test_a_lost_answer_is_ambiguous_though_the_call_exists(
     assert simulator.sim.stats() == {"POST /calls": 1}  # and not retried
 
 
+@pytest.mark.integration
 def test_a_slow_answer_is_ambiguous_though_the_call_exists(api_key: str) -> None:
     with (
         running_simulator(api_key=Secret(api_key), p_slow_after_create=1.0, slow_s=5.0) as sim,

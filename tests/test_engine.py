@@ -25,6 +25,8 @@ from tests.engine_support import (
     sqlite_store,
 )
 
+pytestmark = pytest.mark.integration  # the simulator over real HTTP
+
 SPEED = 600.0
 API_FINAL = {RowStatus.COMPLETED, RowStatus.FAILED, RowStatus.NO_ANSWER, RowStatus.BUSY}
 

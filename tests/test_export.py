@@ -125,6 +125,7 @@ def test_a_week_of_runs_in_one_report(tmp_path: Path, store: SqliteStore) -> Non
     assert "finished 4, running 1" in text
 
 
+@pytest.mark.integration
 def test_dialer_export_finds_the_runs_by_name(tmp_path: Path, store: SqliteStore) -> None:
     env = dialer_env(tmp_path / "home")
     out = tmp_path / "week.csv"

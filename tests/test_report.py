@@ -496,6 +496,7 @@ def wait_for_temp_file(folder: Path, name: str, min_size_bytes: int, deadline_s:
     pytest.fail(f"no temporary file for {name} appeared within {deadline_s} s")
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 @pytest.mark.parametrize("had_old_report", [True, False])
 def test_a_killed_writer_never_leaves_a_torn_report(

@@ -15,7 +15,7 @@ import re
 import shlex
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,7 +25,7 @@ import pytest
 from dialer.settings import Secret
 from dialer.simulator import AuditEntry
 from tests.cli_support import DIALER, DialerProcess, Done, dialer_env, run_dialer, wait_until
-from tests.simulator_server import SimulatorHandle, running_simulator
+from tests.simulator_server import SimulatorHandle
 
 pytestmark = pytest.mark.integration
 
@@ -219,16 +219,9 @@ def assert_clean_exit(done: Done, code: int = 0) -> None:
 
 
 @pytest.fixture
-def messy_sim(api_key: str) -> Iterator[SimulatorHandle]:
+def messy_sim(start_sim: Callable[..., SimulatorHandle]) -> SimulatorHandle:
     """The simulator with every final status forced on some number of the messy list."""
-    with running_simulator(
-        api_key=Secret(api_key),
-        speed=SPEED,
-        call_limit=None,
-        request_limit=None,
-        outcome_by_number=lambda number: FORCED.get(number, "completed"),
-    ) as handle:
-        yield handle
+    return start_sim(speed=SPEED, outcome_by_number=lambda number: FORCED.get(number, "completed"))
 
 
 def env_for(sim: SimulatorHandle, api_key: str, tmp_path: Path) -> dict[str, str]:

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis
 
-from dialer.settings import Secret
 from tests.cli_support import DialerProcess, Done, wait_until
-from tests.cluster_support import Workers, cluster_env, own_database
-from tests.simulator_server import running_simulator
+from tests.cluster_support import Workers, cluster_env
+from tests.simulator_server import SimulatorHandle
 from tests.test_schedule_support import campaign_file, us_numbers, write_list
 
 pytestmark = pytest.mark.integration
@@ -48,37 +49,40 @@ def stop(beats: list[DialerProcess]) -> list[Done]:
     return [beat.wait(timeout_s=20) for beat in beats]
 
 
-def test_two_beats_start_todays_run_once_and_write_its_report(tmp_path: Path, api_key: str) -> None:
+def test_two_beats_start_todays_run_once_and_write_its_report(
+    tmp_path: Path,
+    api_key: str,
+    cluster_redis: redis.Redis[str],
+    start_sim: Callable[..., SimulatorHandle],
+) -> None:
     zone = zone_away_from_midnight()
     cid = f"daily-{datetime.now(ZoneInfo(zone)).date()}"
     file = campaign_file(tmp_path, FILE % zone)
     numbers = us_numbers(20)
     write_list(tmp_path / "list.csv", numbers)
     report = tmp_path / "out" / "daily" / f"{cid.removeprefix('daily-')}.csv"
-    with (
-        own_database() as client,
-        running_simulator(
-            api_key=Secret(api_key),
-            speed=600.0,
-            call_limit=None,
-            request_limit=None,
-            outcome_by_number=lambda number: "completed",
-        ) as sim,
-    ):
-        env = cluster_env(sim.base_url, api_key, tmp_path, PYTHONUNBUFFERED="1", NO_COLOR="1")
-        workers = Workers(env, tmp_path)
-        workers.start(1)
-        beats = [DialerProcess.start(["beat", str(file), "--tick-s", "0.5"], env) for _ in range(2)]
-        try:
-            wait_until(report.exists, timeout_s=90, what="the run's report")
-        finally:
-            done = stop(beats)
-            workers.stop_all()
-        said = "".join(d.stdout for d in done)
-        assert [d.returncode for d in done] == [0, 0], said + "".join(d.stderr for d in done)
-        assert said.count(f"{cid}: started") == 1, said
-        assert Counter(e.to_number for e in sim.sim.audit()) == Counter(numbers)
-        with report.open(encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.DictReader(f))
-        assert [r["status"] for r in rows] == ["completed"] * len(numbers)
-        assert client.get(f"dialer:sched:{cid}") == "reported"
+    claim = f"dialer:sched:{cid}"
+    sim = start_sim(outcome_by_number=lambda number: "completed")
+    env = cluster_env(sim.base_url, api_key, tmp_path, PYTHONUNBUFFERED="1", NO_COLOR="1")
+    workers = Workers(env, tmp_path)
+    workers.start(1)
+    beats = [DialerProcess.start(["beat", str(file), "--tick-s", "0.5"], env) for _ in range(2)]
+    try:
+        # the report is written before its claim is settled: wait for both, not to stop the
+        # beat between the two
+        wait_until(
+            lambda: report.exists() and cluster_redis.get(claim) == "reported",
+            timeout_s=90,
+            what="the run's report",
+        )
+    finally:
+        done = stop(beats)
+        workers.stop_all()
+    said = "".join(d.stdout for d in done)
+    assert [d.returncode for d in done] == [0, 0], said + "".join(d.stderr for d in done)
+    assert said.count(f"{cid}: started") == 1, said
+    assert Counter(e.to_number for e in sim.sim.audit()) == Counter(numbers)
+    with report.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["status"] for r in rows] == ["completed"] * len(numbers)
+    assert cluster_redis.get(claim) == "reported"

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from dialer.settings import Secret
 from tests.cli_support import Done, dialer_env, run_dialer
-from tests.simulator_server import SimulatorHandle, running_simulator
+from tests.simulator_server import SimulatorHandle
 from tests.test_schedule_support import campaign_file, us_numbers, write_list
 
 pytestmark = pytest.mark.integration
@@ -38,15 +37,8 @@ MONDAY, TUESDAY, WEDNESDAY, SATURDAY = "2026-11-23", "2026-11-24", "2026-11-25",
 
 
 @pytest.fixture
-def sim(api_key: str) -> Iterator[SimulatorHandle]:
-    with running_simulator(
-        api_key=Secret(api_key),
-        speed=600.0,
-        call_limit=None,
-        request_limit=None,
-        outcome_by_number=lambda number: "completed",
-    ) as handle:
-        yield handle
+def sim(start_sim: Callable[..., SimulatorHandle]) -> SimulatorHandle:
+    return start_sim(speed=600.0, outcome_by_number=lambda number: "completed")
 
 
 def read_report(path: Path) -> list[dict[str, str]]:

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
 
-from dialer.settings import Secret
-from dialer.simulator_server import SimulatorHandle, running_simulator
+from dialer.simulator_server import SimulatorHandle
 from tests.web_support import (
     FORCED,
     HEADER,
@@ -84,15 +83,8 @@ def browser_page() -> Iterator[Any]:
 
 
 @pytest.fixture
-def sim(api_key: str) -> Iterator[SimulatorHandle]:
-    with running_simulator(
-        api_key=Secret(api_key),
-        speed=SPEED,
-        call_limit=None,
-        request_limit=None,
-        outcome_by_number=lambda number: FORCED.get(number, "completed"),
-    ) as handle:
-        yield handle
+def sim(start_sim: Callable[..., SimulatorHandle]) -> SimulatorHandle:
+    return start_sim(speed=SPEED, outcome_by_number=lambda number: FORCED.get(number, "completed"))
 
 
 def test_a_person_runs_a_campaign_from_the_page(

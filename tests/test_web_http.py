@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,7 +19,7 @@ import pytest
 
 from dialer.settings import Secret
 from dialer.signatures import HEADER_A, sign_a
-from dialer.simulator_server import SimulatorHandle, running_simulator
+from dialer.simulator_server import SimulatorHandle
 from dialer.web.gate import CONTENT_SECURITY_POLICY
 from dialer.webhook_server import WEBHOOK_PATH
 from tests.cli_support import wait_until
@@ -48,15 +48,8 @@ EVIL_ORIGIN = "https://evil.example"
 
 
 @pytest.fixture
-def sim(api_key: str) -> Iterator[SimulatorHandle]:
-    with running_simulator(
-        api_key=Secret(api_key),
-        speed=SPEED,
-        call_limit=None,
-        request_limit=None,
-        outcome_by_number=lambda number: FORCED.get(number, "completed"),
-    ) as handle:
-        yield handle
+def sim(start_sim: Callable[..., SimulatorHandle]) -> SimulatorHandle:
+    return start_sim(speed=SPEED, outcome_by_number=lambda number: FORCED.get(number, "completed"))
 
 
 @pytest.fixture

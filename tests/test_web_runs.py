@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,12 +20,12 @@ from campaigns.store import CampaignState
 from campaigns.windows import CallingWindow
 from dialer.clock import SystemClock
 from dialer.services import Services, open_services
-from dialer.settings import Rate, Secret, Settings
-from dialer.simulator_server import SimulatorHandle, running_simulator
+from dialer.settings import Rate, Settings
+from dialer.simulator_server import SimulatorHandle
 from dialer.web.runs import AlreadyFinished, CampaignRuns, Notice, StartRequest, campaign_id_for
 from dialer.web.uploads import UploadFolder
 from tests.cli_support import dialer_env, run_dialer, wait_until
-from tests.cluster_support import REDIS_URL, Workers, cluster_env, own_database
+from tests.cluster_support import Workers, cluster_env, cluster_url, own_database
 from tests.web_support import SPEED, web_settings
 
 pytestmark = pytest.mark.integration
@@ -35,11 +35,8 @@ ROWS = 20
 
 
 @pytest.fixture
-def sim(api_key: str) -> Iterator[SimulatorHandle]:
-    with running_simulator(
-        api_key=Secret(api_key), speed=SPEED, call_limit=None, request_limit=None
-    ) as handle:
-        yield handle
+def sim(start_sim: Callable[..., SimulatorHandle]) -> SimulatorHandle:
+    return start_sim(speed=SPEED)
 
 
 def numbers_csv(path: Path, count: int = ROWS) -> Path:
@@ -172,7 +169,7 @@ def test_cluster_start_stop_resume_through_a_real_worker(
     tmp_path: Path, sim: SimulatorHandle, api_key: str
 ) -> None:
     with own_database():
-        settings = web_settings(tmp_path / "home", sim, api_key, redis_url=REDIS_URL)
+        settings = web_settings(tmp_path / "home", sim, api_key, redis_url=cluster_url())
         contacts = uploaded(settings.home, numbers_csv(tmp_path / "numbers.csv"))
         workers = Workers(cluster_env(sim.base_url, api_key, tmp_path), tmp_path)
         services = open_services(settings, SystemClock())

@@ -10,7 +10,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
@@ -21,11 +21,13 @@ from campaigns.store import RowStatus
 from dialer.services import STATE_FILE
 from dialer.settings import Secret
 from dialer.signatures import HEADER_A, sign_a
-from dialer.simulator_server import SimulatorHandle, running_simulator
+from dialer.simulator_server import SimulatorHandle
 from dialer.webhook_server import WEBHOOK_PATH
 from tests.cli_support import Done, dialer_env, wait_until
 from tests.engine_support import CID
 from tests.test_webhooks_support import call_event, live_calls
+
+pytestmark = pytest.mark.integration  # `dialer` processes, the simulator over HTTP
 
 KEY = "agl_sk_test_webhooks_cli_key"
 SECRET = "whsec_cli_test_secret_abcdefghijklmnop"
@@ -50,9 +52,8 @@ def run(args: Sequence[str], env: dict[str, str]) -> Done:
 
 
 @pytest.fixture
-def sim() -> Iterator[SimulatorHandle]:
-    with running_simulator(api_key=Secret(KEY), call_limit=None, request_limit=None) as handle:
-        yield handle
+def sim(start_sim: Callable[..., SimulatorHandle]) -> SimulatorHandle:
+    return start_sim(api_key=Secret(KEY), speed=1.0)
 
 
 def free_port() -> int:

@@ -21,6 +21,8 @@ from dialer.webhook_server import WEBHOOK_PATH, create_webhook_app, running_webh
 from tests.engine_support import CID
 from tests.test_webhooks_support import call_event, live_calls
 
+pytestmark = pytest.mark.integration  # the receiver over real HTTP
+
 SECRET = Secret("whsec_receiver_test_secret_0123456789")
 TOLERANCE_S = 300
 MAX_BODY_BYTES = 4096  # small, so a test need not send 256 KiB

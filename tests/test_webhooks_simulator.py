@@ -110,6 +110,7 @@ def finals(recorder: Recorder) -> int:
     return sum(recorder.count(e) for e in ("call.completed", "call.failed", "call.ended"))
 
 
+@pytest.mark.integration
 def test_each_final_status_sends_its_event() -> None:
     with recording() as (recorder, url), delivering(url) as sim:
         calls = place_calls(sim, list(FATES))
@@ -130,6 +131,7 @@ def test_each_final_status_sends_its_event() -> None:
         assert ((calls[number], "call.answered") in by_call) == (fate == "completed")
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("scheme", ["A", "B"])
 def test_deliveries_are_signed_in_the_configured_scheme(scheme: str) -> None:
     verifier = SignatureVerifier(SECRET, 300, SystemClock())
@@ -141,6 +143,7 @@ def test_deliveries_are_signed_in_the_configured_scheme(scheme: str) -> None:
         assert header in headers and verifier.verify(headers, body).ok
 
 
+@pytest.mark.integration
 def test_the_id_payload_variant_renames_the_keys() -> None:
     with recording() as (recorder, url), delivering(url, webhook_payload="id") as sim:
         calls = place_calls(sim, ["+14155550001"])
@@ -153,6 +156,7 @@ def test_the_id_payload_variant_renames_the_keys() -> None:
     assert set(completed) == {"event", "timestamp", "data"}
 
 
+@pytest.mark.integration
 def test_a_dropped_delivery_is_never_attempted() -> None:
     with recording() as (recorder, url), delivering(url, p_webhook_drop=1.0) as sim:
         place_calls(sim, list(FATES))
@@ -162,6 +166,7 @@ def test_a_dropped_delivery_is_never_attempted() -> None:
     assert pending == 0 and recorder.count() == 0
 
 
+@pytest.mark.integration
 def test_a_duplicated_delivery_arrives_twice() -> None:
     with recording() as (recorder, url), delivering(url, p_webhook_duplicate=1.0) as sim:
         place_calls(sim, ["+14155550002"])
@@ -169,6 +174,7 @@ def test_a_duplicated_delivery_arrives_twice() -> None:
     assert Counter(e["event"] for e in recorder.events()) == {"call.started": 2, "call.failed": 2}
 
 
+@pytest.mark.integration
 def test_a_failed_delivery_is_retried_until_it_succeeds() -> None:
     with recording(fail_first=2) as (recorder, url), delivering(url) as sim:
         place_calls(sim, ["+14155550003"])
@@ -182,6 +188,7 @@ def test_a_failed_delivery_is_retried_until_it_succeeds() -> None:
     assert stats["failed"] == 4 and "given_up" not in stats
 
 
+@pytest.mark.integration
 def test_a_delivery_is_given_up_after_5_retries() -> None:
     with recording(fail_first=100) as (recorder, url), delivering(url) as sim:
         place_calls(sim, ["+14155550004"])
@@ -193,6 +200,7 @@ def test_a_delivery_is_given_up_after_5_retries() -> None:
     assert recorder.count("call.ended") == 6  # the first attempt and 5 retries
 
 
+@pytest.mark.integration
 def test_webhooks_leave_the_calls_fates_of_a_seed_unchanged() -> None:
     numbers = [f"+1415555{i:04d}" for i in range(30)]
     fates: list[list[CallStatus]] = []
@@ -208,6 +216,7 @@ def test_webhooks_leave_the_calls_fates_of_a_seed_unchanged() -> None:
     assert fates[0] == fates[1]
 
 
+@pytest.mark.integration
 def test_subscriptions_over_the_api_get_their_own_secret() -> None:
     verifier_of: dict[str, SignatureVerifier] = {}
     with recording() as (recorder, url), delivering(url) as sim:
@@ -232,6 +241,7 @@ def test_subscriptions_over_the_api_get_their_own_secret() -> None:
     assert verified == {"config": 3, "api": 1}
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "body",
     [{"url": "ftp://x"}, {"events": ["call.completed"]}, {"url": "https://x", "events": "all"}],
