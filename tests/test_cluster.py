@@ -190,27 +190,25 @@ def _check_outcome(
 
 
 def test_two_copies_of_a_list_on_the_cluster_at_once_call_each_number_once(
-    cluster: tuple[RedisStore, Path], api_key: str
+    cluster: tuple[RedisStore, Path], api_key: str, start_sim: Callable[..., SimulatorHandle]
 ) -> None:
     store, tmp = cluster
-    with running_simulator(
-        api_key=Secret(api_key), speed=SPEED, call_limit=None, request_limit=None
-    ) as sim:
-        env = cluster_env(sim.base_url, api_key, tmp)
-        nums = write_list(tmp / "list.csv", 60)
-        (tmp / "copy.csv").write_bytes((tmp / "list.csv").read_bytes() + b"\n")  # re-saved
-        workers = Workers(env, tmp)
-        workers.start(2)
-        try:
-            cids = [submit(tmp / "list.csv", env), submit(tmp / "copy.csv", env)]
-            assert cids[0] != cids[1]
-            for cid in cids:
-                wait_until(lambda cid=cid: _ended(store, cid), 120, "the campaigns to end")
-        finally:
-            workers.stop_all()
-        called = Counter(e.to_number for e in sim.sim.audit())
-        assert called == dict.fromkeys(nums, 1), "someone was phoned twice"
-        suppressed = sum(store.counts(cid).get(RowStatus.SUPPRESSED, 0) for cid in cids)
-        assert suppressed == 60
-        rows = [r for cid in cids for r in store.iter_rows(cid)]
-        assert all("ago by campaign" in r.error for r in rows if r.status is RowStatus.SUPPRESSED)
+    sim = start_sim(speed=SPEED)
+    env = cluster_env(sim.base_url, api_key, tmp)
+    nums = write_list(tmp / "list.csv", 60)
+    (tmp / "copy.csv").write_bytes((tmp / "list.csv").read_bytes() + b"\n")  # re-saved
+    workers = Workers(env, tmp)
+    workers.start(2)
+    try:
+        cids = [submit(tmp / "list.csv", env), submit(tmp / "copy.csv", env)]
+        assert cids[0] != cids[1]
+        for cid in cids:
+            wait_until(lambda cid=cid: _ended(store, cid), 120, "the campaigns to end")
+    finally:
+        workers.stop_all()
+    called = Counter(e.to_number for e in sim.sim.audit())
+    assert called == dict.fromkeys(nums, 1), "someone was phoned twice"
+    suppressed = sum(store.counts(cid).get(RowStatus.SUPPRESSED, 0) for cid in cids)
+    assert suppressed == 60
+    rows = [r for cid in cids for r in store.iter_rows(cid)]
+    assert all("ago by campaign" in r.error for r in rows if r.status is RowStatus.SUPPRESSED)
