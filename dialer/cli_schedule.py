@@ -79,6 +79,7 @@ def check(file: Path) -> None:
 
 def _describe(schedule_file: ScheduleFile, campaign: ScheduledCampaign, now: datetime) -> list[str]:
     from dialer.schedule_view import cron_in_words
+
     policy, zone = campaign.policy, campaign.schedule.zone
     lines = [
         f"\n{campaign.name}: {campaign.schedule.expression!r} in {campaign.zone_name}, "
