@@ -6,7 +6,6 @@ nothing leaves as a traceback.
 
 from __future__ import annotations
 
-import logging
 import shlex
 import sys
 from collections.abc import Callable, Iterator
@@ -38,9 +37,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def main() -> None:
-    from rich.console import Console
-    from rich.text import Text
-
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -49,9 +45,14 @@ def main() -> None:
         exc.show()
         sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
     except DialerError as exc:
+        from rich.console import Console
+        from rich.text import Text
+
         _say(Console(stderr=True), Text.assemble(("error:", "bold red"), f" {exc}"))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        from rich.console import Console
+
         Console(stderr=True).print("Stopped at once. Run the same command again to resume.")
         sys.exit(EXIT_INTERRUPTED)
 
@@ -69,6 +70,8 @@ def _say(console: Console, message: str | Text) -> None:
 
 
 def _setup_logging(verbose: bool) -> None:
+    import logging
+
     level = logging.DEBUG if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.INFO if verbose else logging.WARNING)
