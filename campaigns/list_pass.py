@@ -16,11 +16,13 @@ than it saves below about PARALLEL_MIN_BYTES.
 from __future__ import annotations
 
 import functools
+import logging
 import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 
 from campaigns.contacts import ContactList
@@ -31,6 +33,7 @@ from campaigns.store import NewRow
 PARALLEL_MIN_BYTES = 8 << 20  # about 100,000 rows of a typical CRM export
 CHUNK_ROWS = 20_000
 _CHUNKS_AHEAD_PER_WORKER = 2
+log = logging.getLogger("campaigns.list_pass")
 
 
 def usable_cores() -> int:
@@ -74,24 +77,46 @@ def _parallel_rows(contacts: ContactList, workers: int, chunk_rows: int) -> Iter
     # spawn, not fork: the caller may be a threaded server (dialer serve), and a forked copy
     # of its locks can deadlock.
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    pending: deque[tuple[list[tuple[int, list[str]]], Future[list[PhoneReading]]]] = deque()
+    pending: deque[tuple[list[tuple[int, list[str]]], Future[list[PhoneReading]] | None]]
+    pending = deque()
+    broken = False
 
     def submit() -> bool:
+        nonlocal broken
         chunk = list(islice(records, chunk_rows))
-        if chunk:
+        if not chunk:
+            return False
+        future = None
+        if not broken:
             texts = [[cells[i] for i in phones] for _, cells in chunk]
-            pending.append((chunk, pool.submit(read_numbers, region, headers, texts)))
-        return bool(chunk)
+            try:
+                future = pool.submit(read_numbers, region, headers, texts)
+            except (BrokenProcessPool, RuntimeError):
+                broken = True
+        pending.append((chunk, future))
+        return True
 
     try:
         while len(pending) < workers * _CHUNKS_AHEAD_PER_WORKER and submit():
             pass
         while pending:
-            chunk, readings = pending.popleft()
-            done = readings.result()
+            chunk, future = pending.popleft()
+            readings: list[PhoneReading] | None = None
+            if future is not None:
+                try:
+                    readings = future.result()
+                except BrokenProcessPool:
+                    # A worker died (killed, out of memory): this process reads the numbers
+                    # itself from here on, the same way; the rows are the same.
+                    log.warning("a number-reading worker process died; reading on in one process")
+                    broken = True
             submit()
-            for (idx, cells), reading in zip(chunk, done, strict=True):
-                yield judge.judge(idx, cells, reading)
+            if readings is None:
+                for idx, cells in chunk:
+                    yield judge.judge(idx, cells)
+            else:
+                for (idx, cells), reading in zip(chunk, readings, strict=True):
+                    yield judge.judge(idx, cells, reading)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -6,7 +6,6 @@ nothing leaves as a traceback.
 
 from __future__ import annotations
 
-import logging
 import shlex
 import sys
 from collections.abc import Callable, Iterator
@@ -43,9 +42,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def main() -> None:
-    from rich.console import Console
-    from rich.text import Text
-
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -54,15 +50,23 @@ def main() -> None:
         exc.show()
         sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
     except DialerError as exc:
+        from rich.console import Console
+        from rich.text import Text
+
         _say(Console(stderr=True), Text.assemble(("error:", "bold red"), f" {exc}"))
         sys.exit(exc.exit_code)
     except Exception as exc:  # a SQLite or Redis failure the stores did not translate
         failure = store_failure(exc)
         if failure is None:
             raise
+        from rich.console import Console
+        from rich.text import Text
+
         _say(Console(stderr=True), Text.assemble(("error:", "bold red"), f" {failure}"))
         sys.exit(failure.exit_code)
     except KeyboardInterrupt:
+        from rich.console import Console
+
         Console(stderr=True).print("Stopped at once. Run the same command again to resume.")
         sys.exit(EXIT_INTERRUPTED)
 
@@ -80,6 +84,8 @@ def _say(console: Console, message: str | Text) -> None:
 
 
 def _setup_logging(verbose: bool) -> None:
+    import logging
+
     from dialer.logs import setup_logging
 
     settings = Settings.from_env()

@@ -6,6 +6,8 @@ the message that names it."""
 from __future__ import annotations
 
 import csv
+import os
+import signal
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -114,3 +116,26 @@ def test_the_tally_counts_as_build_plan_does(big_list: Path) -> None:
     tally = PlanTally()
     assert list(tally.counted(rows)) == rows
     assert tally.plan(WINDOW, NOW, 1.0, 1.0) == build_plan(rows, WINDOW, NOW, 1.0, 1.0)
+
+
+def spawned_workers() -> list[int]:
+    """This process's children started by multiprocessing's spawn (the pool's workers)."""
+    pids = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if b"from multiprocessing.spawn import spawn_main" in b" ".join(command):
+                pids.append(int(pid))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_a_worker_killed_midway_loses_and_changes_no_row(big_list: Path) -> None:
+    contacts = open_contact_list(big_list, ListOptions())
+    rows = read_list(contacts, workers=2, chunk_rows=2000, min_bytes=0)
+    first = list(islice(rows, 10))
+    workers = spawned_workers()
+    assert workers, "no worker process was started"
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    assert first + list(rows) == list(contacts.rows())

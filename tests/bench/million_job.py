@@ -31,7 +31,10 @@ LOAD_PREFIX = "bench-load"
 
 def load_redis(path: Path, db: int) -> None:
     """What a cluster run does with its list before the first call: read, judge, store."""
-    client: redis.Redis[str] = redis.Redis.from_url(db_url(db), decode_responses=True)
+    # A generous read timeout: a 5,000-row pipeline on a busy shared Redis can take a while.
+    client: redis.Redis[str] = redis.Redis.from_url(
+        db_url(db), decode_responses=True, socket_timeout=300
+    )
     try:
         store = RedisStore(client, RedisKeys(f"{LOAD_PREFIX}-{time.time_ns()}"))
         contacts = open_contact_list(path, ListOptions())
