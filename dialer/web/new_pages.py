@@ -20,7 +20,7 @@ from dialer.web.drafts import REDIAL_FIELDS, Draft, DraftFolder, DraftOptions
 from dialer.web.failures import scrub
 from dialer.web.gate import Gate
 from dialer.web.leftovers import sweep
-from dialer.web.plan_child import plan_in_child
+from dialer.web.plan_child import Planner
 from dialer.web.planning import INVALID_SHOWN, invalid_rows, open_draft_list
 from dialer.web.runs import CampaignRuns, Started, StartRequest
 from dialer.web.sessions import Session
@@ -53,6 +53,7 @@ class NewCampaignPages:
         self._settings = settings
         self._clock = clock
         self._max_upload_bytes = int(settings.ui_max_upload_mb * (1 << 20))
+        self._planner = Planner(settings)
 
     def routes(self) -> list[BaseRoute]:
         gate = self._gate
@@ -124,11 +125,8 @@ class NewCampaignPages:
         draft = self._draft_or_none(request)
         if draft is None:
             return self._gone(session)
-        timeout_s = self._settings.ui_plan_timeout_s
         try:  # in a child process: a list built to be slow or huge cannot hang the server
-            view, campaign_id = await plan_in_child(
-                draft, self._settings, self._clock.now(), timeout_s
-            )
+            view, campaign_id = await self._planner.plan(draft, self._clock.now())
         except InputError as exc:
             message = self._scrub(str(exc), draft)
             return self._pages.error(session, 400, "This list cannot be used", message, "/new")

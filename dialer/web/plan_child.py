@@ -30,6 +30,7 @@ from dialer.web.planning import PlanView, plan_draft, planned_campaign_id
 log = logging.getLogger("dialer.web.plan")
 
 REAP_TIMEOUT_S = 5.0
+MAX_CHILDREN = 2  # plans at once; more wait their turn
 MEMORY_CAP_BYTES = 2 << 30  # far above what any bounded list needs to be planned
 PLAN_FAILED = (
     "The list could not be planned (the reader failed): save it again as CSV (UTF-8) and "
@@ -51,14 +52,32 @@ def too_slow_message(timeout_s: float) -> str:
     )
 
 
-async def plan_in_child(
+class Planner:
+    """Plans drafts in child processes, at most `max_children` at once (each may take up to
+    MEMORY_CAP_BYTES: many tabs planning at once must not take the machine's memory)."""
+
+    def __init__(self, settings: Settings, max_children: int = MAX_CHILDREN) -> None:
+        self._settings = _without_secrets(settings)
+        self._timeout_s = settings.ui_plan_timeout_s
+        self._slots = asyncio.Semaphore(max_children)
+
+    async def plan(self, draft: Draft, now: float) -> tuple[PlanView, str]:
+        """The plan of `draft` and its campaign id; InputError (said on the page) when the
+        list cannot be used, cannot be read within the deadline, or the reader fails."""
+        try:
+            async with self._slots:
+                return await _plan_in_child(draft, self._settings, now, self._timeout_s)
+        except asyncio.CancelledError:  # the server is stopping: the page says so
+            raise InputError(SERVER_STOPPING) from None
+
+
+async def _plan_in_child(
     draft: Draft, settings: Settings, now: float, timeout_s: float
 ) -> tuple[PlanView, str]:
-    """The plan of `draft` and its campaign id; InputError (said on the page) when the list
-    cannot be used, cannot be read within `timeout_s`, or the reader fails."""
-    request = pickle.dumps((draft, _without_secrets(settings), now))
+    request = pickle.dumps((draft, settings, now))
     child = await asyncio.create_subprocess_exec(
         sys.executable,
+        "-P",  # the server's working folder is not put on the child's import path
         "-m",
         __name__,
         stdin=asyncio.subprocess.PIPE,
@@ -69,8 +88,6 @@ async def plan_in_child(
         out, err = await asyncio.wait_for(child.communicate(request), timeout_s)
     except TimeoutError:
         raise InputError(too_slow_message(timeout_s)) from None
-    except asyncio.CancelledError:  # the server is stopping: the page says so, no traceback
-        raise InputError(SERVER_STOPPING) from None
     finally:  # also when the server stops: the request is cancelled, the child must go too
         if child.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -78,11 +95,8 @@ async def plan_in_child(
             with contextlib.suppress(TimeoutError):  # reaped, its pipes closed: nothing leaks
                 await asyncio.wait_for(child.wait(), REAP_TIMEOUT_S)
     if child.returncode != 0:  # the page says PLAN_FAILED; the log keeps what happened
-        log.warning(
-            "planning %s failed: %s",
-            draft.draft_id,
-            printable(err.decode("utf-8", "replace")[-2000:], 2000),
-        )
+        detail = printable(err.decode("utf-8", "replace")[-2000:], 2000)
+        log.warning("planning %s failed: %s", draft.draft_id, detail)
     return _answer(out)
 
 
