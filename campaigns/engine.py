@@ -133,7 +133,7 @@ class Engine:
             opens = window.next_open(row.zones, now)
             self._release(row, opens if opens is not None else now + 86400.0)
             return 0.0
-        if self.guard.recall_after_s > 0 and self._recalled(row, now):
+        if self._recalled(row, now):  # the do-not-call list, the recall guard
             return 0.0  # suppressed before a limiter slot is spent on it
         wait_s = self.limiter.acquire_call(self.policy.agent_id, self.policy.agent_rate)
         if wait_s > 0:

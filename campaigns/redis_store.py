@@ -15,6 +15,7 @@ from itertools import islice
 
 import redis
 
+from campaigns.dnc import DncEntry
 from campaigns.history import HISTORY_TTL_S, DialGuard, HistoryEntry
 from campaigns.store import (
     CampaignMeta,
@@ -32,12 +33,12 @@ from dialer.redis_keys import RedisKeys
 _BATCH = 2000
 EVENT_TTL_S = 7 * 86400  # webhook deliveries are retried for minutes; a week is plenty
 
-# KEYS: row, pending, leased, dialing, active, counts, calls, history prefix. Shared helpers
-# prepended to each script. `age_text` mirrors campaigns.history.age_text.
+# KEYS: row, pending, leased, dialing, active, counts, calls, history prefix, do-not-call. Shared
+# helpers prepended to each script. `age_text` mirrors campaigns.history.age_text.
 _LUA_COMMON = """
 local row, pending, leased = KEYS[1], KEYS[2], KEYS[3]
 local dialing, active, counts, calls = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local hprefix = KEYS[8]
+local hprefix, dnc = KEYS[8], KEYS[9]
 local idx = ARGV[1]
 local function move(from, to)
   redis.call('HINCRBY', counts, from, -1)
@@ -71,8 +72,19 @@ local function age_text(age)
   if age < 7200 then return string.format('%d min', math.floor(age / 60)) end
   return string.format('%d h', math.floor(age / 3600))
 end
--- the recall guard: a leased pending row whose number another group called too lately
+local function suppress(error)
+  redis.call('ZREM', leased, idx)
+  redis.call('HSET', row, 'lease_owner', '', 'lease_until', 0, 'error', error)
+  move('pending', 'suppressed')
+end
+-- the guard: a leased pending row whose number is on the do-not-call list, or that another
+-- group called too lately, is suppressed
 local function recalled(now_s, recall_s, group)
+  local listed = redis.call('HGET', dnc, redis.call('HGET', row, 'to_number'))
+  if listed then
+    suppress(cjson.decode(listed).message)
+    return true
+  end
   if recall_s <= 0 then return false end
   local best = nil
   for _, v in ipairs(redis.call('HVALS', hist_key())) do
@@ -83,10 +95,7 @@ local function recalled(now_s, recall_s, group)
     end
   end
   if best == nil then return false end
-  redis.call('ZREM', leased, idx)
-  redis.call('HSET', row, 'lease_owner', '', 'lease_until', 0, 'error',
-             'called ' .. age_text(now_s - best.at) .. ' ago by campaign ' .. best.campaign)
-  move('pending', 'suppressed')
+  suppress('called ' .. age_text(now_s - best.at) .. ' ago by campaign ' .. best.campaign)
   return true
 end
 """
@@ -242,6 +251,11 @@ def _row(idx: int, h: dict[str, str]) -> Row:
     )
 
 
+def _dnc_entry(number: str, text: str) -> DncEntry:
+    data = json.loads(text)
+    return DncEntry(number, str(data.get("reason", "")), float(data["at"]))
+
+
 def _new_row_fields(r: NewRow) -> dict[str, str]:
     fields = {
         "cells": json.dumps(r.cells, ensure_ascii=False),
@@ -281,6 +295,7 @@ class RedisStore:
             k.counts(cid),
             k.calls(),
             k.history_prefix(self.account),
+            k.dnc(),
         ]
 
     def _run(self, name: str, cid: str, idx: int, *args: object) -> bool:
@@ -465,6 +480,26 @@ class RedisStore:
             guard.group or campaign_id,
         )
         return self.get_row(campaign_id, idx) if done else None
+
+    def dnc_add(self, entries: list[DncEntry]) -> int:
+        pipe = self._r.pipeline(transaction=True)
+        for e in entries:
+            value = {"reason": e.reason, "at": e.added_at, "message": e.message}
+            pipe.hsetnx(self._k.dnc(), e.number, json.dumps(value))
+        return sum(bool(x) for x in pipe.execute())
+
+    def dnc_remove(self, numbers: list[str]) -> int:
+        return int(self._r.hdel(self._k.dnc(), *numbers)) if numbers else 0
+
+    def dnc_get(self, number: str) -> DncEntry | None:
+        text = self._r.hget(self._k.dnc(), number)
+        return None if text is None else _dnc_entry(number, str(text))
+
+    def dnc_entries(self) -> list[DncEntry]:
+        entries = [
+            _dnc_entry(str(n), str(t)) for n, t in self._r.hgetall(self._k.dnc()).items()
+        ]
+        return sorted(entries, key=lambda e: (e.added_at, e.number))
 
     def hold_dialing(self, campaign_id: str, idx: int, owner: str, until: float) -> bool:
         return self._run("hold_dialing", campaign_id, idx, owner, _ms(until), until)

@@ -35,7 +35,7 @@ from campaigns.policy import (
 from campaigns.report import ReportInfo, check_report_path, dry_run_rows, write_report
 from campaigns.store import CampaignMeta, CampaignState
 from campaigns.windows import CallingWindow
-from dialer import cli_schedule, cli_webhooks
+from dialer import cli_dnc, cli_schedule, cli_webhooks
 from dialer.clock import SystemClock
 from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.launcher import Ended, Launch, launch, through_outages, write_campaign_report
@@ -485,6 +485,7 @@ def doctor(agent_id: str | None) -> None:
         sys.exit(1)
 
 
+cli.add_command(cli_dnc.dnc)
 cli.add_command(cli_webhooks.serve)
 cli.add_command(cli_webhooks.webhooks)
 cli.add_command(cli_schedule.schedule)
