@@ -496,9 +496,7 @@ class RedisStore:
         return None if text is None else _dnc_entry(number, str(text))
 
     def dnc_entries(self) -> list[DncEntry]:
-        entries = [
-            _dnc_entry(str(n), str(t)) for n, t in self._r.hgetall(self._k.dnc()).items()
-        ]
+        entries = [_dnc_entry(str(n), str(t)) for n, t in self._r.hgetall(self._k.dnc()).items()]
         return sorted(entries, key=lambda e: (e.added_at, e.number))
 
     def hold_dialing(self, campaign_id: str, idx: int, owner: str, until: float) -> bool:
