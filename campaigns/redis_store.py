@@ -16,7 +16,7 @@ from itertools import islice
 import redis
 
 from campaigns.dnc import DncEntry
-from campaigns.history import HISTORY_TTL_S, DialGuard, HistoryEntry
+from campaigns.history import CAP_WAIT_S, HISTORY_TTL_S, DialGuard, HistoryEntry
 from campaigns.store import (
     CampaignMeta,
     CampaignState,
@@ -79,12 +79,36 @@ local function suppress(error)
 end
 -- the guard: a leased pending row whose number is on the do-not-call list, or that another
 -- group called too lately, is suppressed
-local function recalled(now_s, recall_s, group)
+-- the frequency cap (cap_n calls within cap_s, '' for none): mirrors SqliteStore._capped
+local function capped(now_s, cap_n, cap_s, cap_wait_s, cap_msg)
+  if cap_n == '' then return false end
+  cap_n, cap_s = tonumber(cap_n), tonumber(cap_s)
+  local ats = {}
+  for _, v in ipairs(redis.call('HVALS', hist_key())) do
+    local e = cjson.decode(v)
+    if e.status ~= 'not_created' and e.status ~= 'rejected' and e.at > now_s - cap_s then
+      table.insert(ats, e.at)
+    end
+  end
+  if #ats < cap_n then return false end
+  table.sort(ats, function(a, b) return a > b end)
+  local free_at = ats[cap_n] + cap_s
+  if free_at - now_s > tonumber(cap_wait_s) then
+    suppress(cap_msg)
+  else
+    redis.call('ZREM', leased, idx)
+    redis.call('ZADD', pending, math.floor(free_at * 1000), idx)
+    redis.call('HSET', row, 'lease_owner', '', 'lease_until', 0, 'not_before', tostring(free_at))
+  end
+  return true
+end
+local function recalled(now_s, recall_s, group, cap_n, cap_s, cap_wait_s, cap_msg)
   local listed = redis.call('HGET', dnc, redis.call('HGET', row, 'to_number'))
   if listed then
     suppress(cjson.decode(listed).message)
     return true
   end
+  if capped(now_s, cap_n, cap_s, cap_wait_s, cap_msg) then return true end
   if recall_s <= 0 then return false end
   local best = nil
   for _, v in ipairs(redis.call('HVALS', hist_key())) do
@@ -110,9 +134,11 @@ return 1
 """,
     "begin_dial": """
 -- ARGV: idx, owner, now_ms, lease_ms, max_active, now_s, lease_until_s, recall_s, group,
---       agent, cid, history_ttl_s. Returns 1 dialing, 2 suppressed by the recall guard, 0 not.
+--       agent, cid, history_ttl_s, cap_n, cap_s, cap_wait_s, cap_msg. Returns 1 dialing, 2
+--       refused by the guard (suppressed, or deferred by the cap), 0 not ours.
 if not leased_by(ARGV[2]) or not lease_valid(tonumber(ARGV[3])) then return 0 end
-if recalled(tonumber(ARGV[6]), tonumber(ARGV[8]), ARGV[9]) then return 2 end
+if recalled(tonumber(ARGV[6]), tonumber(ARGV[8]), ARGV[9], ARGV[13], ARGV[14], ARGV[15],
+            ARGV[16]) then return 2 end
 if redis.call('ZCARD', dialing) + redis.call('ZCARD', active) >= tonumber(ARGV[5]) then return 0 end
 redis.call('ZREM', leased, idx)
 redis.call('ZADD', dialing, tonumber(ARGV[3]) + tonumber(ARGV[4]), idx)
@@ -126,9 +152,10 @@ move('pending', 'dialing')
 return 1
 """,
     "recall_check": """
--- ARGV: idx, owner, now_ms, now_s, recall_s, group
+-- ARGV: idx, owner, now_ms, now_s, recall_s, group, cap_n, cap_s, cap_wait_s, cap_msg
 if not leased_by(ARGV[2]) or not lease_valid(tonumber(ARGV[3])) then return 0 end
-if recalled(tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]) then return 1 end
+if recalled(tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8], ARGV[9],
+            ARGV[10]) then return 1 end
 return 0
 """,
     "hold_dialing": """
@@ -249,6 +276,13 @@ def _row(idx: int, h: dict[str, str]) -> Row:
         recording=h.get("recording", ""),
         transcript=h.get("transcript", ""),
     )
+
+
+def _cap_args(guard: DialGuard | None) -> tuple[object, ...]:
+    cap = guard.cap if guard else None
+    if cap is None:
+        return ("", 0, 0, "")
+    return (cap.calls, cap.window_s, CAP_WAIT_S, cap.message)
 
 
 def _dnc_entry(number: str, text: str) -> DncEntry:
@@ -463,6 +497,7 @@ class RedisStore:
             guard.agent_id if guard else "",
             campaign_id,
             HISTORY_TTL_S,
+            *_cap_args(guard),
         )
         return self.get_row(campaign_id, idx) if done else None
 
@@ -478,6 +513,7 @@ class RedisStore:
             repr(now),
             guard.recall_after_s,
             guard.group or campaign_id,
+            *_cap_args(guard),
         )
         return self.get_row(campaign_id, idx) if done else None
 

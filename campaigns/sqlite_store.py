@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from campaigns.dnc import DncEntry
-from campaigns.history import NOT_A_CALL, DialGuard, HistoryEntry, recall_error
+from campaigns.history import (
+    CAP_WAIT_S,
+    NOT_A_CALL,
+    CallCap,
+    DialGuard,
+    HistoryEntry,
+    recall_error,
+)
 from campaigns.store import (
     IN_FLIGHT,
     CampaignMeta,
@@ -433,6 +440,8 @@ class SqliteStore:
         if dnc is not None:
             self._suppress(db, campaign_id, idx, DncEntry(*dnc).message)
             return True
+        if guard.cap is not None and self._capped(db, campaign_id, idx, number, now, guard.cap):
+            return True
         if guard.recall_after_s <= 0:
             return False
         hit = db.execute(
@@ -449,6 +458,35 @@ class SqliteStore:
         if hit is None:
             return False
         self._suppress(db, campaign_id, idx, recall_error(now - hit[0], hit[1]))
+        return True
+
+    def _capped(
+        self,
+        db: sqlite3.Connection,
+        campaign_id: str,
+        idx: int,
+        number: str,
+        now: float,
+        cap: CallCap,
+    ) -> bool:
+        """The frequency cap: a number called `cap.calls` times within the window waits for the
+        oldest of those calls to leave it (pending, not-before then), or, when that is further
+        than CAP_WAIT_S away, ends suppressed."""
+        recs = db.execute(
+            "SELECT at FROM history WHERE account=? AND number=? AND at>? "
+            f"AND status NOT IN ({','.join('?' * len(NOT_A_CALL))}) ORDER BY at DESC LIMIT ?",
+            (self.account, number, now - cap.window_s, *NOT_A_CALL, cap.calls),
+        ).fetchall()
+        if len(recs) < cap.calls:
+            return False
+        free_at = float(recs[-1][0]) + cap.window_s
+        if free_at - now > CAP_WAIT_S:
+            self._suppress(db, campaign_id, idx, cap.message)
+        else:
+            db.execute(
+                "UPDATE rows SET not_before=?, lease_owner='', lease_until=0 WHERE cid=? AND idx=?",
+                (free_at, campaign_id, idx),
+            )
         return True
 
     @staticmethod

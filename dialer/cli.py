@@ -23,7 +23,7 @@ from rich.text import Text
 
 from campaigns.campaign import check_campaign_id, derive_campaign_id
 from campaigns.contacts import ContactList, ListOptions, open_contact_list
-from campaigns.history import DEFAULT_RECALL_AFTER_S
+from campaigns.history import DEFAULT_RECALL_AFTER_S, CallCap
 from campaigns.plan import build_plan, format_plan
 from campaigns.policy import (
     DialPolicy,
@@ -136,6 +136,10 @@ def _default_report(contacts: Path) -> Path:
     help="A row whose POST answer was lost: verify (dial again once the call list proves no "
     "call was created) or unknown (never).",
 )
+@click.option(
+    "--max-calls",
+    help="At most N calls to one number in any D days, across campaigns, e.g. 7/7d.",
+)
 @click.option("--dry-run", is_flag=True, help="Validate and plan; call nobody.")
 @click.option("--detach", is_flag=True, help="Cluster mode: submit, print the id, return.")
 @click.option(
@@ -178,6 +182,7 @@ def run(**opts: Any) -> None:
         recall_after_s=_recall_after_s(opts["recall_after"]),
         in_doubt=parse_in_doubt(opts["in_doubt"]),
         verify_after_s=settings.verify_after_s,
+        max_calls=CallCap.parse(opts["max_calls"]).text if opts["max_calls"] else "",
     )
     campaign_id = check_campaign_id(opts["campaign_id"]) if opts["campaign_id"] else None
     contacts = open_contact_list(

@@ -186,3 +186,28 @@ def test_a_number_on_the_do_not_call_list_is_never_dialled(store: RowStore) -> N
     assert refused.error == "on the do-not-call list since 2027-01-15 08:00 UTC"
     assert store.dnc_remove([NUMBERS[1], NUMBERS[2], "+10000000000"]) == 2
     assert store.dnc_entries() == []
+
+
+def test_a_frequency_cap_counts_every_campaign_and_waits_or_suppresses(store: RowStore) -> None:
+    from campaigns.history import CallCap
+
+    cap = CallCap.parse("2/7d")
+    one = NUMBERS[:1]
+    for n, cid in enumerate(("a", "b")):  # two calls, by two campaigns, a day apart
+        _campaign(store, cid, one)
+        (row,) = _dial(store, cid, NOW + n * 86400, DialGuard(0, cid, "agent_1", cap))
+        assert row.status is RowStatus.DIALING
+    _campaign(store, "c", one)
+    (capped,) = _dial(store, "c", NOW + 2 * 86400, DialGuard(0, "c", "agent_1", cap))
+    assert capped.status is RowStatus.SUPPRESSED
+    assert capped.error == "already called 2 times within 7d (--max-calls 2/7d)"
+    # a cap that frees within minutes: the row waits (pending) until then
+    short = CallCap.parse("2/3d")
+    _campaign(store, "d", one)
+    at = NOW + 3 * 86400 - 60  # the first call leaves the 3-day window in a minute
+    (waiting,) = _dial(store, "d", at, DialGuard(0, "d", "agent_1", short))
+    assert waiting.status is RowStatus.PENDING
+    assert waiting.not_before == pytest.approx(NOW + 3 * 86400, abs=0.01)
+    assert store.claim("d", "w1", at + 30, 30, limit=10) == []
+    (later,) = _dial(store, "d", NOW + 3 * 86400 + 1, DialGuard(0, "d", "agent_1", short))
+    assert later.status is RowStatus.DIALING
