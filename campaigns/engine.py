@@ -25,7 +25,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from campaigns.history import DialGuard
+from campaigns.history import CallCap, DialGuard
 from campaigns.policy import DialPolicy
 from campaigns.store import DueCall, Row, RowStatus, RowStore
 from dialer.call import Ambiguous, Call, Created, NotSent, Rejected, Throttled
@@ -120,8 +120,9 @@ class Engine:
         self.metrics = metrics
         self.stats = EngineStats()
         self._held: Row | None = None  # claimed, waiting a moment for a limiter slot
+        cap = CallCap.parse(policy.max_calls) if policy.max_calls else None
         self.guard = DialGuard(
-            policy.recall_after_s, policy.recall_group or campaign_id, policy.agent_id
+            policy.recall_after_s, policy.recall_group or campaign_id, policy.agent_id, cap
         )
 
     # --- dialing ---
@@ -141,7 +142,7 @@ class Engine:
             opens = window.next_open(row.zones, now)
             self._release(row, opens if opens is not None else now + 86400.0)
             return 0.0
-        if self.guard.recall_after_s > 0 and self._recalled(row, now):
+        if self._recalled(row, now):  # the do-not-call list, the recall guard
             return 0.0  # suppressed before a limiter slot is spent on it
         wait_s = self.limiter.acquire_call(self.policy.agent_id, self.policy.agent_rate)
         if wait_s > 0:
@@ -190,9 +191,9 @@ class Engine:
         if dialing is None:  # lease lost, or max-active reached by another worker
             self.store.release(cid, row.idx, self.owner, now)
             return
-        if dialing.status is RowStatus.SUPPRESSED:  # the recall guard, in the same atomic step
-            log.info("row %d not called: %s", row.idx, dialing.error)
-            return
+        if dialing.status is not RowStatus.DIALING:  # the guard, in the same atomic step:
+            log.info("row %d not called now: %s", row.idx, dialing.error or "over its cap")
+            return  # suppressed, or pending until its frequency cap frees
         try:
             outcome = self.client.create_call(p.agent_id, row.to_number, row.variables)
         except AuthError:

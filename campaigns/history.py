@@ -36,6 +36,37 @@ class DialGuard:
     recall_after_s: float  # 0: the guard is off (the call is still recorded)
     group: str  # calls of the same group never block each other
     agent_id: str
+    cap: CallCap | None = None  # at most N calls to one number in a rolling window, any campaign
+
+
+CAP_WAIT_S = 600.0  # a capped row waits this long at most for its cap to free; else suppressed
+
+
+@dataclass(frozen=True)
+class CallCap:
+    """`--max-calls 7/7d`: at most `calls` calls to one number in any `window_s`."""
+
+    calls: int
+    window_s: float
+    text: str  # as the user wrote it
+
+    @property
+    def message(self) -> str:
+        period = self.text.split("/")[1]
+        return f"already called {self.calls} times within {period} (--max-calls {self.text})"
+
+    @classmethod
+    def parse(cls, text: str, *, name: str = "--max-calls") -> CallCap:
+        from campaigns.policy import parse_duration_s
+        from dialer.errors import InputError
+
+        count, _, window = text.strip().partition("/")
+        if not count.strip().isdigit() or int(count) < 1 or not window.strip():
+            raise InputError(f"{name} {text!r}: write it as N/Dd, like 7/7d (N calls in D days).")
+        window_s = parse_duration_s(window, name=name)
+        if window_s <= 0:
+            raise InputError(f"{name} {text!r}: the period must be longer than 0, like 7/7d.")
+        return cls(int(count), window_s, f"{int(count)}/{window.strip()}")
 
 
 @dataclass(frozen=True)

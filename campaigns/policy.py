@@ -56,6 +56,7 @@ class DialPolicy:
     recall_group: str = ""  # calls of one group never block each other ("": the campaign)
     in_doubt: str = "verify"  # a lost POST answer: "verify" (prove absence, dial) or "unknown"
     verify_after_s: float = DEFAULT_VERIFY_AFTER_S  # the call list is searched this long
+    max_calls: str = ""  # `--max-calls 7/7d` as written (campaigns.history.CallCap); "": none
 
     def extra_attempts(self, status: RowStatus) -> int:
         return int(self.redial.get(status.value, 0))
@@ -81,6 +82,7 @@ class DialPolicy:
             "recall_group": self.recall_group,
             "in_doubt": self.in_doubt,
             "verify_after_s": self.verify_after_s,
+            "max_calls": self.max_calls,
         }
 
     @classmethod
@@ -101,6 +103,7 @@ class DialPolicy:
             recall_group=str(data.get("recall_group", "")),
             in_doubt=str(data.get("in_doubt", "verify")),
             verify_after_s=float(data.get("verify_after_s", DEFAULT_VERIFY_AFTER_S)),
+            max_calls=str(data.get("max_calls", "")),
         )
 
 

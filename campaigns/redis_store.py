@@ -15,7 +15,8 @@ from itertools import islice
 
 import redis
 
-from campaigns.history import HISTORY_TTL_S, DialGuard, HistoryEntry
+from campaigns.dnc import DncEntry
+from campaigns.history import CAP_WAIT_S, HISTORY_TTL_S, DialGuard, HistoryEntry
 from campaigns.store import (
     CampaignMeta,
     CampaignState,
@@ -32,12 +33,12 @@ from dialer.redis_keys import RedisKeys
 _BATCH = 2000
 EVENT_TTL_S = 7 * 86400  # webhook deliveries are retried for minutes; a week is plenty
 
-# KEYS: row, pending, leased, dialing, active, counts, calls, history prefix. Shared helpers
-# prepended to each script. `age_text` mirrors campaigns.history.age_text.
+# KEYS: row, pending, leased, dialing, active, counts, calls, history prefix, do-not-call. Shared
+# helpers prepended to each script. `age_text` mirrors campaigns.history.age_text.
 _LUA_COMMON = """
 local row, pending, leased = KEYS[1], KEYS[2], KEYS[3]
 local dialing, active, counts, calls = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local hprefix = KEYS[8]
+local hprefix, dnc = KEYS[8], KEYS[9]
 local idx = ARGV[1]
 local function move(from, to)
   redis.call('HINCRBY', counts, from, -1)
@@ -71,8 +72,43 @@ local function age_text(age)
   if age < 7200 then return string.format('%d min', math.floor(age / 60)) end
   return string.format('%d h', math.floor(age / 3600))
 end
--- the recall guard: a leased pending row whose number another group called too lately
-local function recalled(now_s, recall_s, group)
+local function suppress(error)
+  redis.call('ZREM', leased, idx)
+  redis.call('HSET', row, 'lease_owner', '', 'lease_until', 0, 'error', error)
+  move('pending', 'suppressed')
+end
+-- the guard: a leased pending row whose number is on the do-not-call list, or that another
+-- group called too lately, is suppressed
+-- the frequency cap (cap_n calls within cap_s, '' for none): mirrors SqliteStore._capped
+local function capped(now_s, cap_n, cap_s, cap_wait_s, cap_msg)
+  if cap_n == '' then return false end
+  cap_n, cap_s = tonumber(cap_n), tonumber(cap_s)
+  local ats = {}
+  for _, v in ipairs(redis.call('HVALS', hist_key())) do
+    local e = cjson.decode(v)
+    if e.status ~= 'not_created' and e.status ~= 'rejected' and e.at > now_s - cap_s then
+      table.insert(ats, e.at)
+    end
+  end
+  if #ats < cap_n then return false end
+  table.sort(ats, function(a, b) return a > b end)
+  local free_at = ats[cap_n] + cap_s
+  if free_at - now_s > tonumber(cap_wait_s) then
+    suppress(cap_msg)
+  else
+    redis.call('ZREM', leased, idx)
+    redis.call('ZADD', pending, math.floor(free_at * 1000), idx)
+    redis.call('HSET', row, 'lease_owner', '', 'lease_until', 0, 'not_before', tostring(free_at))
+  end
+  return true
+end
+local function recalled(now_s, recall_s, group, cap_n, cap_s, cap_wait_s, cap_msg)
+  local listed = redis.call('HGET', dnc, redis.call('HGET', row, 'to_number'))
+  if listed then
+    suppress(cjson.decode(listed).message)
+    return true
+  end
+  if capped(now_s, cap_n, cap_s, cap_wait_s, cap_msg) then return true end
   if recall_s <= 0 then return false end
   local best = nil
   for _, v in ipairs(redis.call('HVALS', hist_key())) do
@@ -83,10 +119,7 @@ local function recalled(now_s, recall_s, group)
     end
   end
   if best == nil then return false end
-  redis.call('ZREM', leased, idx)
-  redis.call('HSET', row, 'lease_owner', '', 'lease_until', 0, 'error',
-             'called ' .. age_text(now_s - best.at) .. ' ago by campaign ' .. best.campaign)
-  move('pending', 'suppressed')
+  suppress('called ' .. age_text(now_s - best.at) .. ' ago by campaign ' .. best.campaign)
   return true
 end
 """
@@ -101,9 +134,11 @@ return 1
 """,
     "begin_dial": """
 -- ARGV: idx, owner, now_ms, lease_ms, max_active, now_s, lease_until_s, recall_s, group,
---       agent, cid, history_ttl_s. Returns 1 dialing, 2 suppressed by the recall guard, 0 not.
+--       agent, cid, history_ttl_s, cap_n, cap_s, cap_wait_s, cap_msg. Returns 1 dialing, 2
+--       refused by the guard (suppressed, or deferred by the cap), 0 not ours.
 if not leased_by(ARGV[2]) or not lease_valid(tonumber(ARGV[3])) then return 0 end
-if recalled(tonumber(ARGV[6]), tonumber(ARGV[8]), ARGV[9]) then return 2 end
+if recalled(tonumber(ARGV[6]), tonumber(ARGV[8]), ARGV[9], ARGV[13], ARGV[14], ARGV[15],
+            ARGV[16]) then return 2 end
 if redis.call('ZCARD', dialing) + redis.call('ZCARD', active) >= tonumber(ARGV[5]) then return 0 end
 redis.call('ZREM', leased, idx)
 redis.call('ZADD', dialing, tonumber(ARGV[3]) + tonumber(ARGV[4]), idx)
@@ -117,9 +152,10 @@ move('pending', 'dialing')
 return 1
 """,
     "recall_check": """
--- ARGV: idx, owner, now_ms, now_s, recall_s, group
+-- ARGV: idx, owner, now_ms, now_s, recall_s, group, cap_n, cap_s, cap_wait_s, cap_msg
 if not leased_by(ARGV[2]) or not lease_valid(tonumber(ARGV[3])) then return 0 end
-if recalled(tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]) then return 1 end
+if recalled(tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8], ARGV[9],
+            ARGV[10]) then return 1 end
 return 0
 """,
     "hold_dialing": """
@@ -242,6 +278,18 @@ def _row(idx: int, h: dict[str, str]) -> Row:
     )
 
 
+def _cap_args(guard: DialGuard | None) -> tuple[object, ...]:
+    cap = guard.cap if guard else None
+    if cap is None:
+        return ("", 0, 0, "")
+    return (cap.calls, cap.window_s, CAP_WAIT_S, cap.message)
+
+
+def _dnc_entry(number: str, text: str) -> DncEntry:
+    data = json.loads(text)
+    return DncEntry(number, str(data.get("reason", "")), float(data["at"]))
+
+
 def _new_row_fields(r: NewRow) -> dict[str, str]:
     fields = {
         "cells": json.dumps(r.cells, ensure_ascii=False),
@@ -281,6 +329,7 @@ class RedisStore:
             k.counts(cid),
             k.calls(),
             k.history_prefix(self.account),
+            k.dnc(),
         ]
 
     def _run(self, name: str, cid: str, idx: int, *args: object) -> bool:
@@ -451,6 +500,7 @@ class RedisStore:
             guard.agent_id if guard else "",
             campaign_id,
             HISTORY_TTL_S,
+            *_cap_args(guard),
         )
         return self.get_row(campaign_id, idx) if done else None
 
@@ -466,8 +516,27 @@ class RedisStore:
             repr(now),
             guard.recall_after_s,
             guard.group or campaign_id,
+            *_cap_args(guard),
         )
         return self.get_row(campaign_id, idx) if done else None
+
+    def dnc_add(self, entries: list[DncEntry]) -> int:
+        pipe = self._r.pipeline(transaction=True)
+        for e in entries:
+            value = {"reason": e.reason, "at": e.added_at, "message": e.message}
+            pipe.hsetnx(self._k.dnc(), e.number, json.dumps(value))
+        return sum(bool(x) for x in pipe.execute())
+
+    def dnc_remove(self, numbers: list[str]) -> int:
+        return int(self._r.hdel(self._k.dnc(), *numbers)) if numbers else 0
+
+    def dnc_get(self, number: str) -> DncEntry | None:
+        text = self._r.hget(self._k.dnc(), number)
+        return None if text is None else _dnc_entry(number, str(text))
+
+    def dnc_entries(self) -> list[DncEntry]:
+        entries = [_dnc_entry(str(n), str(t)) for n, t in self._r.hgetall(self._k.dnc()).items()]
+        return sorted(entries, key=lambda e: (e.added_at, e.number))
 
     def hold_dialing(self, campaign_id: str, idx: int, owner: str, until: float) -> bool:
         return self._run("hold_dialing", campaign_id, idx, owner, _ms(until), until)

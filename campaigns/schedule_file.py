@@ -40,6 +40,7 @@ Campaign keys (in `[campaigns.NAME]` or `[defaults]`):
 - `recall_after`: as `dialer run --recall-after`: a number a campaign outside this file called
   more recently is not called (the file's own runs never block each other: its other keys say
   how often a number may be called); `"0"` turns it off. `in_doubt`: as `--in-doubt`.
+  `max_calls`: as `--max-calls` (N calls to one number in D days, across every campaign).
 - `rate`, `max_active`, `window`, `redial`, `redial_after`, `suppress`, `phone_column`,
   `region`, `variables`, `timezone_column`, `webhooks`, `encoding`, `delimiter`,
   `phone_columns`: as `dialer run`'s options, with its defaults; `redial` as text or a table,
@@ -65,7 +66,7 @@ from typing import TypeVar
 
 from campaigns.contacts import ListOptions
 from campaigns.cron import CronSchedule
-from campaigns.history import DEFAULT_RECALL_AFTER_S
+from campaigns.history import DEFAULT_RECALL_AFTER_S, CallCap
 from campaigns.phones import PhoneReader
 from campaigns.policy import DialPolicy, parse_duration_s, parse_in_doubt, parse_redial
 from campaigns.report import REPORT_EXTENSIONS
@@ -101,6 +102,7 @@ EXAMPLES: Mapping[str, str] = {
     "webhooks": "true",
     "recall_after": '"20h" or "0"',
     "in_doubt": '"verify" or "unknown"',
+    "max_calls": '"7/7d"',
 }
 CAMPAIGN_KEYS = frozenset(EXAMPLES)
 FILE_KEYS = frozenset({"max_attempts_per_number_per_day", "defaults", "campaigns"})
@@ -408,6 +410,9 @@ def _policy(values: _Values) -> DialPolicy:
             f"{DEFAULT_RECALL_AFTER_S:g}s",
         ),
         in_doubt=values.parsed("in_doubt", parse_in_doubt, "verify"),
+        max_calls=values.parsed("max_calls", lambda t: CallCap.parse(t, name="max_calls").text, "")
+        if values.get("max_calls") is not None
+        else "",
     )
 
 

@@ -20,7 +20,15 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from campaigns.history import NOT_A_CALL, DialGuard, HistoryEntry, recall_error
+from campaigns.dnc import DncEntry
+from campaigns.history import (
+    CAP_WAIT_S,
+    NOT_A_CALL,
+    CallCap,
+    DialGuard,
+    HistoryEntry,
+    recall_error,
+)
 from campaigns.store import (
     IN_FLIGHT,
     CampaignMeta,
@@ -58,6 +66,9 @@ CREATE TABLE IF NOT EXISTS history (
     account TEXT NOT NULL, number TEXT NOT NULL, at REAL NOT NULL, cid TEXT NOT NULL,
     grp TEXT NOT NULL, agent TEXT NOT NULL, status TEXT NOT NULL,
     call_id TEXT NOT NULL DEFAULT '', PRIMARY KEY (account, number, at, cid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dnc (
+    number TEXT PRIMARY KEY, reason TEXT NOT NULL, added_at REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
     call_id TEXT NOT NULL, event TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (call_id, event)
@@ -467,7 +478,15 @@ class SqliteStore:
         now: float,
         guard: DialGuard,
     ) -> bool:
-        """The recall guard, inside the caller's transaction: True when the row was suppressed."""
+        """The guard, inside the caller's transaction: True when the row was suppressed."""
+        dnc = db.execute(
+            "SELECT number, reason, added_at FROM dnc WHERE number=?", (number,)
+        ).fetchone()
+        if dnc is not None:
+            self._suppress(db, campaign_id, idx, DncEntry(*dnc).message)
+            return True
+        if guard.cap is not None and self._capped(db, campaign_id, idx, number, now, guard.cap):
+            return True
         if guard.recall_after_s <= 0:
             return False
         hit = db.execute(
@@ -483,12 +502,73 @@ class SqliteStore:
         ).fetchone()
         if hit is None:
             return False
+        self._suppress(db, campaign_id, idx, recall_error(now - hit[0], hit[1]))
+        return True
+
+    def _capped(
+        self,
+        db: sqlite3.Connection,
+        campaign_id: str,
+        idx: int,
+        number: str,
+        now: float,
+        cap: CallCap,
+    ) -> bool:
+        """The frequency cap: a number called `cap.calls` times within the window waits for the
+        oldest of those calls to leave it (pending, not-before then), or, when that is further
+        than CAP_WAIT_S away, ends suppressed."""
+        recs = db.execute(
+            "SELECT at FROM history WHERE account=? AND number=? AND at>? "
+            f"AND status NOT IN ({','.join('?' * len(NOT_A_CALL))}) ORDER BY at DESC LIMIT ?",
+            (self.account, number, now - cap.window_s, *NOT_A_CALL, cap.calls),
+        ).fetchall()
+        if len(recs) < cap.calls:
+            return False
+        free_at = float(recs[-1][0]) + cap.window_s
+        if free_at - now > CAP_WAIT_S:
+            self._suppress(db, campaign_id, idx, cap.message)
+        else:
+            db.execute(
+                "UPDATE rows SET not_before=?, lease_owner='', lease_until=0 WHERE cid=? AND idx=?",
+                (free_at, campaign_id, idx),
+            )
+        return True
+
+    @staticmethod
+    def _suppress(db: sqlite3.Connection, campaign_id: str, idx: int, error: str) -> None:
         db.execute(
             "UPDATE rows SET status=?, error=?, lease_owner='', lease_until=0 "
             "WHERE cid=? AND idx=?",
-            (RowStatus.SUPPRESSED.value, recall_error(now - hit[0], hit[1]), campaign_id, idx),
+            (RowStatus.SUPPRESSED.value, error, campaign_id, idx),
         )
-        return True
+
+    def dnc_add(self, entries: list[DncEntry]) -> int:
+        with self._tx() as db:
+            return sum(
+                db.execute(
+                    "INSERT OR IGNORE INTO dnc (number, reason, added_at) VALUES (?,?,?)",
+                    (e.number, e.reason, e.added_at),
+                ).rowcount
+                for e in entries
+            )
+
+    def dnc_remove(self, numbers: list[str]) -> int:
+        with self._tx() as db:
+            return sum(db.execute("DELETE FROM dnc WHERE number=?", (n,)).rowcount for n in numbers)
+
+    def dnc_get(self, number: str) -> DncEntry | None:
+        with self._lock:
+            rec = self._db.execute(
+                "SELECT number, reason, added_at FROM dnc WHERE number=?", (number,)
+            ).fetchone()
+        return DncEntry(*rec) if rec else None
+
+    def dnc_entries(self) -> list[DncEntry]:
+        with self._lock:
+            recs = self._db.execute(
+                "SELECT number, reason, added_at FROM dnc ORDER BY added_at, number"
+            ).fetchall()
+        return [DncEntry(*r) for r in recs]
 
     @staticmethod
     def _read(db: sqlite3.Connection, campaign_id: str, idx: int) -> Row:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from campaigns.dnc import DncEntry
 from campaigns.history import DialGuard, HistoryEntry
 from dialer.call import Call
 
@@ -197,20 +198,33 @@ class RowStore(Protocol):
         """pending (leased by owner) -> dialing, attempts+1, intent time `now`: the durable
         intent written before the POST, and the call entered in the contact history. None when
         the row is not ours to dial or when `max_active` rows are already dialing or active.
-        With a `guard`, in the same atomic step: a number another group called within
-        `guard.recall_after_s` is not dialled; the row is returned `suppressed` instead."""
+        With a `guard`, in the same atomic step: a number on the do-not-call list, or that
+        another group called within `guard.recall_after_s`, is not dialled; the row is
+        returned `suppressed` instead."""
 
     def recall_check(
         self, campaign_id: str, idx: int, owner: str, now: float, guard: DialGuard
     ) -> Row | None:
-        """The recall guard alone, before a limiter slot is spent on a row: a leased pending row
-        whose number was called too recently -> `suppressed` (returned); else None."""
+        """The guard alone (do-not-call list, recall), before a limiter slot is spent on a row:
+        a leased pending row it refuses -> `suppressed` (returned); else None."""
 
     def recent_calls(self, numbers: list[str], since: float) -> list[HistoryEntry]:
         """The contact history's calls to these numbers at or after `since` (this account)."""
 
     def history(self, number: str) -> list[HistoryEntry]:
         """Every entry for one number (this account), oldest first."""
+
+    # --- the do-not-call list (campaigns.dnc), checked in begin_dial / recall_check ---
+    def dnc_add(self, entries: list[DncEntry]) -> int:
+        """Add numbers (an entry already there keeps its first time and reason); how many
+        were new."""
+
+    def dnc_remove(self, numbers: list[str]) -> int: ...
+
+    def dnc_get(self, number: str) -> DncEntry | None: ...
+
+    def dnc_entries(self) -> list[DncEntry]:
+        """Every entry, oldest first."""
 
     def hold_dialing(self, campaign_id: str, idx: int, owner: str, until: float) -> bool:
         """A row in doubt that `owner` is verifying: look again at `until` (its lease)."""

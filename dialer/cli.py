@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from campaigns.history import DEFAULT_RECALL_AFTER_S
+from campaigns.history import DEFAULT_RECALL_AFTER_S, CallCap
 from dialer.cli_lazy import LazyGroup
 from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.settings import Rate, Secret, Settings
@@ -161,6 +161,10 @@ def _default_report(contacts: Path) -> Path:
     help="A row whose POST answer was lost: verify (dial again once the call list proves no "
     "call was created) or unknown (never).",
 )
+@click.option(
+    "--max-calls",
+    help="At most N calls to one number in any D days, across campaigns, e.g. 7/7d.",
+)
 @click.option("--dry-run", is_flag=True, help="Validate and plan; call nobody.")
 @click.option("--detach", is_flag=True, help="Cluster mode: submit, print the id, return.")
 @click.option(
@@ -212,6 +216,7 @@ def run(**opts: Any) -> None:
         recall_after_s=_recall_after_s(opts["recall_after"]),
         in_doubt=parse_in_doubt(opts["in_doubt"]),
         verify_after_s=settings.verify_after_s,
+        max_calls=CallCap.parse(opts["max_calls"]).text if opts["max_calls"] else "",
     )
     campaign_id = check_campaign_id(opts["campaign_id"]) if opts["campaign_id"] else None
     contacts = open_contact_list(
@@ -631,3 +636,8 @@ def doctor(agent_id: str | None) -> None:
     _say(console, RELIES_ON)
     if worst is Level.FAIL:
         sys.exit(1)
+
+
+cli.add_lazy(
+    "dnc", "dialer.cli_dnc:dnc", "The do-not-call list every campaign checks at dial time."
+)

@@ -21,6 +21,7 @@ the store is the source of truth for reports.
 | `{p}:calls` | hash | callId -> `{cid}:{idx}`, for webhooks to find their row |
 | `{p}:ev:{callId}:{event}` | string | a webhook event seen (dedup); expires after 7 days |
 | `{p}:hist:{account}:{number}` | hash | contact history: `{cid}|{intent}` -> JSON; 400 days |
+| `{p}:dnc` | hash | the do-not-call list: E.164 number -> JSON {reason, at, message} |
 | `{p}:sched:{cid}` | string | a scheduled run's claim and stage (dialer/run_claims.py), 8 days |
 
 The limiter keys expire (PX) once the TAT is in the past, so idle accounts leave nothing behind.
@@ -94,6 +95,10 @@ class RedisKeys:
     def history_prefix(self, account: str) -> str:
         """Followed by an E.164 number: that number's calls (campaigns.history)."""
         return f"{self.prefix}:hist:{account}:"
+
+    def dnc(self) -> str:
+        """The do-not-call list (campaigns.dnc): the store's, shared by every account."""
+        return f"{self.prefix}:dnc"
 
     # --- scheduled runs ---
     def scheduled_run(self, cid: str) -> str:

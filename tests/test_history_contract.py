@@ -159,3 +159,55 @@ def _lua_age() -> str:
     common = redis_store._LUA_COMMON
     start = common.index("local function age_text")
     return common[start : common.index("end\n", common.index("return string.format('%d h'")) + 4]
+
+
+def test_a_number_on_the_do_not_call_list_is_never_dialled(store: RowStore) -> None:
+    from campaigns.dnc import DncEntry
+
+    _campaign(store, "a")
+    entry = DncEntry(NUMBERS[1], "opted out", NOW - 3600)
+    assert store.dnc_add([entry]) == 1
+    assert store.dnc_add([DncEntry(NUMBERS[1], "again", NOW)]) == 0  # the first one stays
+    assert store.dnc_get(NUMBERS[1]) == entry and store.dnc_get(NUMBERS[0]) is None
+    guard = _guard("a", 0)  # the recall guard off: the list still applies
+    rows = store.claim("a", "w1", NOW, 30, limit=10)
+    listed = next(r for r in rows if r.to_number == NUMBERS[1])
+    hit = store.recall_check("a", listed.idx, "w1", NOW, guard)
+    assert hit is not None and hit.status is RowStatus.SUPPRESSED
+    assert hit.error == "on the do-not-call list since 2027-01-15 07:00 UTC (opted out)"
+    others = [store.begin_dial("a", r.idx, "w1", NOW, 30, 100, guard) for r in rows if r != listed]
+    assert all(r is not None and r.status is RowStatus.DIALING for r in others)
+    # added between the claim and the dial: begin_dial itself refuses it
+    _campaign(store, "b", NUMBERS[2:])
+    (late,) = store.claim("b", "w1", NOW, 30, limit=10)
+    store.dnc_add([DncEntry(NUMBERS[2], "", NOW)])
+    refused = store.begin_dial("b", late.idx, "w1", NOW, 30, 100, guard)
+    assert refused is not None and refused.status is RowStatus.SUPPRESSED
+    assert refused.error == "on the do-not-call list since 2027-01-15 08:00 UTC"
+    assert store.dnc_remove([NUMBERS[1], NUMBERS[2], "+10000000000"]) == 2
+    assert store.dnc_entries() == []
+
+
+def test_a_frequency_cap_counts_every_campaign_and_waits_or_suppresses(store: RowStore) -> None:
+    from campaigns.history import CallCap
+
+    cap = CallCap.parse("2/7d")
+    one = NUMBERS[:1]
+    for n, cid in enumerate(("a", "b")):  # two calls, by two campaigns, a day apart
+        _campaign(store, cid, one)
+        (row,) = _dial(store, cid, NOW + n * 86400, DialGuard(0, cid, "agent_1", cap))
+        assert row.status is RowStatus.DIALING
+    _campaign(store, "c", one)
+    (capped,) = _dial(store, "c", NOW + 2 * 86400, DialGuard(0, "c", "agent_1", cap))
+    assert capped.status is RowStatus.SUPPRESSED
+    assert capped.error == "already called 2 times within 7d (--max-calls 2/7d)"
+    # a cap that frees within minutes: the row waits (pending) until then
+    short = CallCap.parse("2/3d")
+    _campaign(store, "d", one)
+    at = NOW + 3 * 86400 - 60  # the first call leaves the 3-day window in a minute
+    (waiting,) = _dial(store, "d", at, DialGuard(0, "d", "agent_1", short))
+    assert waiting.status is RowStatus.PENDING
+    assert waiting.not_before == pytest.approx(NOW + 3 * 86400, abs=0.01)
+    assert store.claim("d", "w1", at + 30, 30, limit=10) == []
+    (later,) = _dial(store, "d", NOW + 3 * 86400 + 1, DialGuard(0, "d", "agent_1", short))
+    assert later.status is RowStatus.DIALING

@@ -93,6 +93,19 @@ def test_a_full_file(tmp_path: Path) -> None:
     assert surveys.policy.window.text == "09:00-20:00"  # from [defaults]
 
 
+def test_the_history_keys(tmp_path: Path) -> None:
+    text = BASE + 'recall_after = "2d"\nin_doubt = "unknown"\nmax_calls = "7/7d"\n'
+    (campaign,) = load_schedule_file(write(tmp_path, text)).campaigns
+    policy = campaign.policy
+    assert (policy.recall_after_s, policy.in_doubt, policy.max_calls) == (
+        172800.0,
+        "unknown",
+        "7/7d",
+    )
+    (default,) = load_schedule_file(write(tmp_path, BASE)).campaigns
+    assert default.policy.recall_after_s == 20 * 3600 and default.policy.max_calls == ""
+
+
 def test_the_example_file_is_valid() -> None:
     example = Path(__file__).resolve().parent.parent / "examples" / "schedule.toml"
     assert load_schedule_file(example).names
@@ -127,6 +140,9 @@ def test_run_ids_are_name_and_local_date() -> None:
         (BASE + 'missing = "maybe"\n', "campaign 'a', key 'missing'", '"skip" or "fail"'),
         (BASE + 'skip_reached_within = "36h"\n', "key 'skip_reached_within'", "whole days"),
         (BASE.replace('"agent_1"', "7"), "campaign 'a', key 'agent'", "as text"),
+        (BASE + 'recall_after = "soon"\n', "campaign 'a', key 'recall_after'", "duration"),
+        (BASE + 'in_doubt = "maybe"\n', "campaign 'a', key 'in_doubt'", "verify"),
+        (BASE + 'max_calls = "7"\n', "campaign 'a', key 'max_calls'", "7/7d"),
         (
             "max_attempts_per_number_per_day = 1\n" + BASE + "redial = { busy = 1 }\n",
             "campaign 'a', key 'redial'",
