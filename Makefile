@@ -26,7 +26,7 @@ TEST_WORKERS ?= 4
 test: install ## run the whole test suite, in parallel (TEST_WORKERS=4)
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
-test-fast: install ## the tests that start no process or server (no Redis needed), in seconds
+test-fast: install ## only the tests that start no process or server (no Redis needed)
 	$(BIN)/pytest -q -p no:cacheprovider -m "not integration"
 
 lint: install ## ruff, mypy (strict on dialer/, campaigns/, workers/) and the layers' import contract
