@@ -19,13 +19,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Most tests wait on processes and HTTP, not on the CPU: more workers than the 2 cores pay off.
-# Each worker has its own Redis database (tests/redis_support.py), ports and temporary files.
+# Each worker has its own Redis database (tests/redis_support.py), ports and temporary files;
+# a module stays on one worker (loadfile), so its module-scoped fixtures run once.
 TEST_WORKERS ?= 4
 
 test: install ## run the whole test suite, in parallel (TEST_WORKERS=4)
-	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
-test-fast: install ## the tests that start no process or server (no Redis needed), in seconds
+test-fast: install ## only the tests that start no process or server (no Redis needed)
 	$(BIN)/pytest -q -p no:cacheprovider -m "not integration"
 
 lint: install ## ruff, mypy (strict on dialer/, campaigns/, workers/) and the layers' import contract

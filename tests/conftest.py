@@ -13,9 +13,15 @@ test sending another key sees a 401), runs calls 600 times faster than life (a 2
 0.2 s) and has quotas off. `simulator` is `start_sim()`.
 
 Stores: `store` is each `RowStore` in turn: "sqlite", "fakeredis" (Lua included) and "redis" (a
-real server; marked integration). A module that wants fewer overrides it with
-`store_params("sqlite", "redis")`. `make_store(kind)` builds one directly; called again with
-the same kind in the same test it opens the same state (a restarted process).
+real server; marked integration). A module that wants fewer kinds overrides it:
+
+    @pytest.fixture(params=store_params("sqlite", "redis"))      # from tests.redis_support
+    def store(request: pytest.FixtureRequest, make_store: MakeStore) -> RowStore:
+        return make_store(request.param)
+
+`make_store(kind)` builds one directly; called again with the same kind in the same test it
+opens the same state (a restarted process). Type names for annotations: `StartSim` in
+tests.simulator_server, `MakeStore`, `MakeRedis` and `RedisSpace` in tests.redis_support.
 
 Redis: `redis_space` is a `RedisSpace` (client, keys under a prefix of the test's own) on
 fakeredis, then on real Redis; `make_redis(kind)` builds one. `real_redis` is (client, prefix)
@@ -49,6 +55,8 @@ from dialer.settings import Secret
 from tests.redis_support import (
     REDIS_KINDS,
     STORE_KINDS,
+    MakeRedis,
+    MakeStore,
     RedisSpace,
     open_redis_space,
     stop_own_server,
@@ -56,13 +64,10 @@ from tests.redis_support import (
     whole_database,
 )
 from tests.redis_support import real_redis as real_redis  # re-exported fixture
-from tests.simulator_server import SimulatorHandle, running_simulator
+from tests.simulator_server import SimulatorHandle, StartSim, running_simulator
 
 FAST_SPEED = 600.0
 
-StartSim = Callable[..., SimulatorHandle]
-MakeStore = Callable[[str], RowStore]
-MakeRedis = Callable[[str], RedisSpace]
 
 # Fixtures that start a server: every test using one (even through another fixture) is marked.
 INTEGRATION_FIXTURES = frozenset({"start_sim", "simulator", "real_redis", "cluster_redis"})

@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from campaigns.store import RowStore
 from dialer.redis_keys import RedisKeys
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
@@ -51,7 +52,7 @@ class RedisUnavailable(Exception):
 # --- the server -------------------------------------------------------------------------------
 
 
-def answers(url: str, timeout_s: float = 0.5) -> bool:
+def answers(url: str, timeout_s: float = 2.0) -> bool:
     client: redis.Redis[str] = redis.Redis.from_url(
         url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s, retry=Retry(NoBackoff(), 0)
     )
@@ -200,6 +201,9 @@ class RedisSpace:
     def prefix(self) -> str:
         return self.keys.prefix
 
+
+MakeRedis = Callable[[str], "RedisSpace"]  # conftest's `make_redis`
+MakeStore = Callable[[str], RowStore]  # conftest's `make_store`
 
 REDIS_KINDS = ("fakeredis", "redis")
 STORE_KINDS = ("sqlite", *REDIS_KINDS)

@@ -6,6 +6,10 @@
 The implementation lives in `dialer/` because `dialer run --simulate` serves it too.
 """
 
+from collections.abc import Callable
+
 from dialer.simulator_server import SimulatorHandle, running_simulator
 
-__all__ = ["SimulatorHandle", "running_simulator"]
+StartSim = Callable[..., SimulatorHandle]  # conftest's `start_sim`
+
+__all__ = ["SimulatorHandle", "StartSim", "running_simulator"]

@@ -17,10 +17,8 @@ import pytest
 
 from tests.cli_support import DIALER, Done, dialer_env
 
-pytestmark = [
-    pytest.mark.integration,  # runs `dialer` processes
-    pytest.mark.xdist_group("cli_input"),  # one worker runs the module fixture, once
-]
+pytestmark = pytest.mark.integration  # runs `dialer` processes (all at once: `make test`
+# hands a module to one xdist worker, so they run once)
 
 CORPUS = Path(__file__).parent / "corpus" / "bad"
 GOOD_LIST = Path(__file__).parent / "corpus" / "good" / "messy_utf8_comma.csv"
