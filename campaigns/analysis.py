@@ -2,10 +2,11 @@
 campaign manager asks for next (when do people answer, is a second attempt worth it, how does
 the answer rate move day by day).
 
-For notebooks, one function: `load_outcomes(campaign_id)` returns the table of a campaign in
-the store that `dialer` itself uses (DIALER_HOME, or REDIS_URL when set):
+For notebooks, one function: `dialer.notebook.load_outcomes(campaign_id)` returns the table of
+a campaign in the store that `dialer` itself uses (DIALER_HOME, or REDIS_URL when set):
 
-    >>> from campaigns.analysis import load_outcomes, answer_rates
+    >>> from dialer.notebook import load_outcomes
+    >>> from campaigns.analysis import answer_rates
     >>> table = load_outcomes("reminders-2026-11-23")
     >>> answer_rates(table, "local_hour")
 
@@ -36,12 +37,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import phonenumbers
 
-from campaigns.export import RUN_DATE_COLUMN  # an export's first column: the run's local date
-from campaigns.summary import API_FINAL_STATUSES
+from campaigns.summary import API_FINAL_STATUSES, RUN_DATE_COLUMN
 
 if TYPE_CHECKING:
     from campaigns.report import ReportRow
-    from dialer.settings import Settings
 
 SEVERAL_ZONES = "several"
 OUTCOME_COLUMNS: tuple[str, ...] = (
@@ -129,25 +128,6 @@ def outcome_frame_of(collector: OutcomeCollector) -> pd.DataFrame:
     frame["local_hour"], frame["weekday"] = _local_hour_and_weekday(frame)
     frame["country"] = pd.Series(_countries(c._numbers), dtype="string")
     return frame[list(OUTCOME_COLUMNS)]
-
-
-def load_outcomes(campaign_id: str, settings: Settings | None = None) -> pd.DataFrame:
-    """The outcome table of `campaign_id` as a DataFrame, read from the store `dialer` uses
-    (settings from the environment unless given). Raises CampaignNotFound for an unknown id."""
-    from campaigns.report import report_rows
-    from dialer.clock import SystemClock
-    from dialer.errors import CampaignNotFound
-    from dialer.services import open_services
-    from dialer.settings import Settings
-
-    services = open_services(settings or Settings.from_env(), SystemClock())
-    try:
-        meta = services.store.get_campaign(campaign_id)
-        if meta is None:
-            raise CampaignNotFound(f"No campaign {campaign_id!r} in the store: check the id.")
-        return outcome_frame(report_rows(services.store.iter_rows(campaign_id), meta.state))
-    finally:
-        services.close()
 
 
 # --- the figures ---

@@ -20,8 +20,7 @@ from campaigns.contacts import unique_keys
 from campaigns.report import ReportInfo, ReportRow, report_rows, write_report
 from campaigns.schedule_file import run_id
 from campaigns.store import CampaignMeta, RowStore
-
-RUN_DATE_COLUMN = "run_date"
+from campaigns.summary import RUN_DATE_COLUMN
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,9 @@ REPORT_STATUSES: tuple[str, ...] = (
     "ready",
 )
 
+# An export's first column: the local date of the run a row came from.
+RUN_DATE_COLUMN = "run_date"
+
 # The API's final statuses: the calls that reached an end the API reported.
 API_FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "no_answer", "busy"})
 

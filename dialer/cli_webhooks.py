@@ -30,7 +30,8 @@ from dialer.client import Timeouts, VoxpriaClient
 from dialer.clock import SystemClock
 from dialer.errors import InputError, SettingsError
 from dialer.logs import setup_logging
-from dialer.metrics import Metrics, with_metrics_route
+from dialer.metrics import Metrics
+from dialer.metrics_exposition import with_metrics_route
 from dialer.services import open_services
 from dialer.settings import Settings
 from dialer.webhook_server import WEBHOOK_PATH

@@ -19,7 +19,6 @@ from campaigns.analysis import (
     answer_rates_by_attempt,
     answer_rates_by_weekday,
     hms,
-    load_outcomes,
     outcome_frame,
     rows_by_day_and_status,
 )
@@ -30,6 +29,7 @@ from campaigns.sqlite_store import SqliteStore
 from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
 from dialer.call import Call, CallStatus
 from dialer.errors import InputError
+from dialer.notebook import load_outcomes
 from dialer.services import STATE_FILE
 from dialer.settings import Settings
 from tests.cli_support import dialer_env, run_dialer

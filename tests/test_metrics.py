@@ -16,7 +16,8 @@ from prometheus_client import generate_latest
 from campaigns.sqlite_store import SqliteStore
 from dialer.clock import FakeClock
 from dialer.limiter import LocalLimiter
-from dialer.metrics import MeteredLimiter, Metrics, StoreCollector, endpoint_of, render
+from dialer.metrics import MeteredLimiter, Metrics, endpoint_of
+from dialer.metrics_exposition import StoreCollector, render
 from dialer.settings import Rate
 from dialer.signatures import HEADER_A, Scheme
 from dialer.webhook_server import WEBHOOK_PATH, running_webhook_server
@@ -77,9 +78,10 @@ def test_every_pool_process_is_counted_on_one_port(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import multiprocessing, os, sys
-        from dialer.metrics import prepare_multiprocess
+        from dialer.metrics_exposition import prepare_multiprocess
         prepare_multiprocess(sys.argv[1])
-        from dialer.metrics import Metrics, exposition_registry
+        from dialer.metrics import Metrics
+        from dialer.metrics_exposition import exposition_registry
 
         def work() -> None:
             m = Metrics()
@@ -122,7 +124,7 @@ def test_store_gauges_show_running_campaigns_live_figures(tmp_path: Path) -> Non
 
 def test_served_metrics_count_webhook_deliveries_by_result(tmp_path: Path) -> None:
     from dialer.clock import SystemClock
-    from dialer.metrics import with_metrics_route
+    from dialer.metrics_exposition import with_metrics_route
     from dialer.services import open_services
     from dialer.settings import Settings
     from dialer.web.app import build_serve_app

@@ -161,7 +161,8 @@ def _secrets(settings: Settings) -> list[str]:
 def _worker_init(sender: Any = None, **_: Any) -> None:
     ctx = _context_of(getattr(sender, "app", None))
     if ctx is not None and ctx.settings.metrics_port is not None:
-        from dialer.metrics import MULTIPROC_ENV, prepare_multiprocess
+        from dialer.metrics import MULTIPROC_ENV
+        from dialer.metrics_exposition import prepare_multiprocess
 
         # before the pool forks and before prometheus_client is imported (it picks its mode
         # at import): every pool process then writes its counters where the port reads them
@@ -178,7 +179,7 @@ def _worker_ready(sender: Any = None, **_: Any) -> None:
     port = ctx.settings.metrics_port
     if port is None:
         return
-    from dialer.metrics import StoreCollector, exposition_registry, serve_metrics
+    from dialer.metrics_exposition import StoreCollector, exposition_registry, serve_metrics
 
     registry = exposition_registry(None, [StoreCollector(lambda: ctx.services.store, ctx.clock)])
     try:
@@ -193,6 +194,6 @@ def _worker_ready(sender: Any = None, **_: Any) -> None:
 
 @signals.worker_process_shutdown.connect  # type: ignore[untyped-decorator]
 def _process_shutdown(pid: int | None = None, **_: Any) -> None:
-    from dialer.metrics import mark_process_dead
+    from dialer.metrics_exposition import mark_process_dead
 
     mark_process_dead(pid or os.getpid())
