@@ -216,7 +216,7 @@ def test_the_analysis_workbook_alone_and_load_outcomes(store: SqliteStore, tmp_p
     assert openpyxl.load_workbook(path).sheetnames == ["Analysis"]
     with pytest.raises(InputError, match=r"\.xlsx"):
         write_analysis_workbook(tmp_path / "analysis.csv", frame)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.xlsx", STATE_FILE]
+    assert not (tmp_path / "analysis.csv").exists()  # refused before anything was written
 
 
 def _cells(sheet: openpyxl.worksheet.worksheet.Worksheet) -> dict[str, list[object]]:
