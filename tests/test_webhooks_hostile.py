@@ -152,7 +152,7 @@ def test_huge_headers_are_refused_by_size_and_the_receiver_still_answers(
     for headers in ({HEADER_A: "sha256=" + "0" * 1_000_000}, many):
         try:
             status = receiver.post(body, headers).status_code
-        except httpx.RemoteProtocolError:  # the server may hang up instead of answering
+        except httpx.TransportError:  # the server may hang up instead of answering
             status = 431
         assert 400 <= status < 500, status
     good = receiver.post(body, signed(body, Scheme.A))
