@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench import ceiling, economy, pacing, redis_db, scale
+from tests.bench import ceiling, economy, million, pacing, redis_db, scale
 from tests.bench.redis_db import MARKER_KEY, BenchDbs, NotOurDatabase, claim, own_db
 from tests.bench.results import EMBEDDED, PLAIN_LOOP, Figure, Results, Target, render_table
 from tests.bench.windows import pacing_of, rate_share, worst_window
@@ -127,3 +127,15 @@ def test_scale(bench_redis: int, tmp_path: Path) -> None:
     assert all(j["elapsed_s"] > 0 and 10 < j["peak_rss_mb"] < 1000 for j in jobs.values())
     assert 100 < detail["redis"]["used_memory_per_row"] < 10_000
     assert len(figures) == 4
+
+
+def test_million_at_a_small_size(bench_redis: None, tmp_path: Path) -> None:
+    figures, detail = million.measure(million.MillionSetup(rows=300), tmp_path, SMOKE_DB)
+    jobs = detail["jobs"]
+    measured = {"pandas", "phonenumbers", "dry run + CSV", "CSV report", "XLSX report"}
+    assert measured | {"Redis load", "CLI start", "CLI help", "python start"} == set(jobs)
+    assert all(jobs[name]["returncode"] == 0 and jobs[name]["cpu_s"] > 0 for name in measured)
+    assert all(job["elapsed_s"] > 0 for job in jobs.values())
+    rows = {figure.row for figure in figures}
+    assert "dry run + CSV 300: time, peak RSS" in rows and "CLI start: time, peak RSS" in rows
+    assert all("ratio" in f.note for f in figures if f.row.endswith("time, peak RSS"))

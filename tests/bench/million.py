@@ -142,4 +142,6 @@ def _start_time(argv: list[str]) -> dict[str, Any]:
 
 
 def _size(rows: int) -> str:
+    if rows < 1000:
+        return str(rows)
     return f"{rows // MILLION}M" if rows >= MILLION else f"{rows // 1000}k"
