@@ -57,7 +57,7 @@ class CallCap:
 
     @classmethod
     def parse(cls, text: str, *, name: str = "--max-calls") -> CallCap:
-        from campaigns.policy import parse_duration_s
+        from dialer.durations import parse_duration_s
         from dialer.errors import InputError
 
         count, _, window = text.strip().partition("/")

@@ -121,9 +121,7 @@ def _parallel_rows(contacts: ContactList, workers: int, chunk_rows: int) -> Iter
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def read_numbers(
-    region: str, headers: list[str], rows: list[list[str]]
-) -> list[PhoneReading]:
+def read_numbers(region: str, headers: list[str], rows: list[list[str]]) -> list[PhoneReading]:
     """A chunk of rows' phone cells (in `headers`' order) read, in a worker process."""
     reader = _reader(region)
     order = range(len(headers))

@@ -125,21 +125,6 @@ def parse_redial(text: str | None) -> dict[str, int]:
     return result
 
 
-def parse_duration_s(text: str, *, name: str) -> float:
-    """`90s`, `30m`, `2h`, `1d` (or a bare number of seconds)."""
-    units = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-    t = text.strip().lower()
-    number = t.rstrip("abcdefghijklmnopqrstuvwxyz")
-    unit = t[len(number) :] or "s"
-    try:
-        value = float(number)
-    except ValueError:
-        value = -1.0
-    if unit not in units or value < 0:
-        raise InputError(f"{name} {text!r} is not a duration: write it like 90s, 30m or 2h.")
-    return value * units[unit]
-
-
 def parse_in_doubt(text: str) -> str:
     choice = text.strip().lower()
     if choice not in IN_DOUBT_CHOICES:

@@ -68,9 +68,10 @@ from campaigns.contacts import ListOptions
 from campaigns.cron import CronSchedule
 from campaigns.history import DEFAULT_RECALL_AFTER_S, CallCap
 from campaigns.phones import PhoneReader
-from campaigns.policy import DialPolicy, parse_duration_s, parse_in_doubt, parse_redial
+from campaigns.policy import DialPolicy, parse_in_doubt, parse_redial
 from campaigns.report import REPORT_EXTENSIONS
 from campaigns.windows import CallingWindow
+from dialer.durations import parse_duration_s
 from dialer.errors import InputError
 from dialer.settings import Rate
 

@@ -185,9 +185,10 @@ def run(**opts: Any) -> None:
 
     from campaigns.campaign import check_campaign_id, derive_campaign_id
     from campaigns.contacts import ListOptions, open_contact_list
-    from campaigns.policy import DialPolicy, parse_duration_s, parse_in_doubt, parse_redial
+    from campaigns.policy import DialPolicy, parse_in_doubt, parse_redial
     from campaigns.report import check_report_path
     from campaigns.windows import CallingWindow
+    from dialer.durations import parse_duration_s
     from dialer.launcher import Ended, Launch, launch
 
     _setup_logging(opts["verbose"])
@@ -273,7 +274,7 @@ def _read_every_row(contacts: ContactList) -> None:
 
 
 def _recall_after_s(text: str | None) -> float:
-    from campaigns.policy import parse_duration_s
+    from dialer.durations import parse_duration_s
 
     if text is None:
         return DEFAULT_RECALL_AFTER_S

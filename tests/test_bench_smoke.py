@@ -129,8 +129,8 @@ def test_scale(bench_redis: int, tmp_path: Path) -> None:
     assert len(figures) == 4
 
 
-def test_million_at_a_small_size(bench_redis: None, tmp_path: Path) -> None:
-    figures, detail = million.measure(million.MillionSetup(rows=300), tmp_path, SMOKE_DB)
+def test_million_at_a_small_size(bench_redis: int, tmp_path: Path) -> None:
+    figures, detail = million.measure(million.MillionSetup(rows=300), tmp_path, bench_redis)
     jobs = detail["jobs"]
     measured = {"pandas", "phonenumbers", "dry run + CSV", "CSV report", "XLSX report"}
     assert measured | {"Redis load", "CLI start", "CLI help", "python start"} == set(jobs)

@@ -95,6 +95,8 @@ def drive(ctx: WorkerContext, campaign_id: str, slot: int, task_id: str, enqueue
 def send_shift(app: Celery, campaign_id: str, slot: int, task_id: str) -> None:
     # keyword arguments: Flower and `celery inspect` show them by name
     app.send_task(DRIVE_TASK, kwargs={"campaign_id": campaign_id, "slot": slot}, task_id=task_id)
+
+
 def revive(ctx: WorkerContext, enqueue: Enqueue) -> int:
     """Start a shift for every slot of a live campaign that has none: its chain of shifts broke
     (a Redis outage, every worker killed). A slot that has one keeps it (the lease decides), so

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from campaigns.campaign import check_campaign_id
 from campaigns.contacts import ListOptions
-from campaigns.policy import DialPolicy, PollPolicy, parse_duration_s
+from campaigns.policy import DialPolicy, PollPolicy
 from campaigns.windows import CallingWindow
+from dialer.durations import parse_duration_s
 from dialer.errors import InputError
 from dialer.settings import Rate, Settings
 from dialer.web.uploads import StoredFile, UploadFolder
