@@ -8,6 +8,8 @@ import csv
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from campaigns.redis_store import RedisStore
 from campaigns.store import RowStatus
 from dialer.redis_keys import RedisKeys
@@ -29,6 +31,7 @@ def _lists(folder: Path, n: int) -> tuple[list[str], list[Path]]:
     return nums, paths
 
 
+@pytest.mark.integration
 def test_three_campaigns_call_no_number_more_than_twice(tmp_path: Path, api_key: str) -> None:
     with running_simulator(
         api_key=Secret(api_key), speed=600.0, call_limit=None, request_limit=None
@@ -46,6 +49,7 @@ def test_three_campaigns_call_no_number_more_than_twice(tmp_path: Path, api_key:
     assert all(r["error"] == "already called 2 times within 7d (--max-calls 2/7d)" for r in rows)
 
 
+@pytest.mark.integration
 def test_three_campaigns_at_once_on_two_workers_call_no_number_more_than_twice(
     tmp_path: Path, api_key: str
 ) -> None:

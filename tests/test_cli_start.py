@@ -33,6 +33,7 @@ HEAVY = (
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"]], ids=" ".join)
+@pytest.mark.integration
 def test_help_and_version_import_nothing_heavy(argv: list[str]) -> None:
     probe = (
         "import sys\n"
@@ -58,6 +59,7 @@ def test_lazy_commands_are_listed_with_their_own_help() -> None:
         assert listed == own, f"`dialer --help` lists {name} as {listed!r}; its help: {own!r}"
 
 
+@pytest.mark.integration
 def test_help_lists_every_command_and_each_one_runs_its_own_help() -> None:
     done = subprocess.run([DIALER, "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

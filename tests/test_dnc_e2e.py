@@ -8,6 +8,8 @@ import csv
 import time
 from pathlib import Path
 
+import pytest
+
 from campaigns.redis_store import RedisStore
 from campaigns.store import RowStatus
 from dialer.redis_keys import RedisKeys
@@ -26,6 +28,7 @@ def _list(path: Path, n: int) -> list[str]:
     return nums
 
 
+@pytest.mark.integration
 def test_a_number_added_mid_run_is_never_called_afterwards(tmp_path: Path, api_key: str) -> None:
     with running_simulator(
         api_key=Secret(api_key), speed=SPEED, call_limit=None, request_limit=None
@@ -59,6 +62,7 @@ def test_a_number_added_mid_run_is_never_called_afterwards(tmp_path: Path, api_k
     assert check.returncode == 0 and "opted out" in check.stdout
 
 
+@pytest.mark.integration
 def test_on_two_workers_a_number_added_mid_run_is_never_called_afterwards(
     tmp_path: Path, api_key: str
 ) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dialer.client import VoxpriaClient
 from dialer.settings import Secret
 from tests.cli_support import dialer_env, run_dialer
 from tests.simulator_server import running_simulator
 
 
+@pytest.mark.integration
 def test_doctor_reports_key_agent_credits_limits_and_the_call_list(
     api_key: str, tmp_path: Path
 ) -> None:

@@ -47,6 +47,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RowStore]:
     clean_prefix(client, prefix)
 
 
+@pytest.mark.integration
 def test_under_the_fault_mix_everyone_is_called_exactly_once(store: RowStore, api_key: str) -> None:
     policy = fast_policy(SPEED, max_active=30, lease_s=3.0, verify_after_s=3.0)
     nums = numbers(300)

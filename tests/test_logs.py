@@ -76,6 +76,7 @@ def test_a_bad_operations_setting_is_named(name: str, value: str) -> None:
         Settings.from_env({name: value})
 
 
+@pytest.mark.integration
 def test_the_cli_refuses_a_bad_log_format_with_exit_2(tmp_path: Path) -> None:
     dialer = str(Path(sys.executable).with_name("dialer"))
     env = {"DIALER_LOG_FORMAT": "yaml", "DIALER_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
@@ -84,6 +85,7 @@ def test_the_cli_refuses_a_bad_log_format_with_exit_2(tmp_path: Path) -> None:
     assert "DIALER_LOG_FORMAT='yaml'" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.integration
 def test_a_json_run_logs_json_and_never_the_key(tmp_path: Path) -> None:
     """`dialer run --simulate --verbose` with JSON logs: every log line on stderr is an object."""
     dialer = str(Path(sys.executable).with_name("dialer"))

@@ -72,6 +72,7 @@ def test_the_metered_limiter_records_each_answer_and_decides_nothing() -> None:
     assert sample(m, "dialer_limiter_wait_seconds_bucket", le="0.0") == 1  # one free slot
 
 
+@pytest.mark.integration
 def test_every_pool_process_is_counted_on_one_port(tmp_path: Path) -> None:
     """Forked processes record into PROMETHEUS_MULTIPROC_DIR; the exposing process sums them
     (a fresh interpreter: the mode is chosen when prometheus_client is imported)."""
@@ -122,6 +123,7 @@ def test_store_gauges_show_running_campaigns_live_figures(tmp_path: Path) -> Non
         store.close()
 
 
+@pytest.mark.integration
 def test_served_metrics_count_webhook_deliveries_by_result(tmp_path: Path) -> None:
     from dialer.clock import SystemClock
     from dialer.metrics_exposition import with_metrics_route

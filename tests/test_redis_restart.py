@@ -86,6 +86,7 @@ def _run_args(contacts: Path) -> list[str]:
             "20", "--report", str(contacts.with_suffix(".out.csv"))]  # fmt: skip
 
 
+@pytest.mark.integration
 def test_redis_killed_and_restarted_mid_run_the_campaign_finishes_by_itself(
     tmp_path: Path, api_key: str
 ) -> None:
@@ -132,6 +133,7 @@ def test_redis_killed_and_restarted_mid_run_the_campaign_finishes_by_itself(
         assert revive_s < 60
 
 
+@pytest.mark.integration
 def test_a_redis_that_does_not_persist_every_write_is_refused(tmp_path: Path, api_key: str) -> None:
     port = _free_port()
     with running_simulator(api_key=Secret(api_key), speed=SPEED) as sim:

@@ -78,6 +78,7 @@ def test_the_gcra_step_agrees_with_the_in_process_limiter(tmp_path: Path) -> Non
         clock.t += 0.05
 
 
+@pytest.mark.integration
 def test_two_dialer_runs_sharing_a_state_folder_stay_within_the_account_limit(
     tmp_path: Path, api_key: str
 ) -> None:

@@ -40,6 +40,7 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.integration
 def test_the_state_folder_deleted_mid_run_stops_the_run_with_a_clear_error(
     sim: SimulatorHandle, api_key: str, tmp_path: Path
 ) -> None:
@@ -58,6 +59,7 @@ def test_the_state_folder_deleted_mid_run_stops_the_run_with_a_clear_error(
     assert len(sim.sim.audit()) < 150  # it stopped, rather than ending "fine"
 
 
+@pytest.mark.integration
 def test_state_files_and_reports_are_private(
     sim: SimulatorHandle, api_key: str, tmp_path: Path
 ) -> None:

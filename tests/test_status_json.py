@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 DIALER = str(Path(sys.executable).with_name("dialer"))
 
 
@@ -16,6 +18,7 @@ def run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([DIALER, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.integration
 def test_status_json_gives_a_finished_campaigns_figures(tmp_path: Path) -> None:
     contacts = tmp_path / "list.csv"
     contacts.write_text("name,phone\nA,+12125550101\nB,+12125550102\nC,12\n")
