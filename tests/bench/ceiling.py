@@ -105,9 +105,10 @@ def _celery_noop(setup: CeilingSetup, db: int, work: Path) -> Ceiling:
         bench = CeleryBench(db_url(db))
         app = bench.app()
         send(app, NOOP, [[] for _ in range(setup.noop_tasks)], queue=NOOP_QUEUE)
-        start_celery_workers(procs, bench, WORKERS, tag="noop", queue=IDLE_QUEUE)
-        app.control.add_consumer(NOOP_QUEUE, reply=False)
-        app.control.cancel_consumer(IDLE_QUEUE, reply=False)  # one queue each, as usual
+        nodes = start_celery_workers(procs, bench, WORKERS, tag="noop", queue=IDLE_QUEUE)
+        # told to the bench's own workers only: any other worker on this Redis stays out
+        app.control.add_consumer(NOOP_QUEUE, destination=nodes, reply=False)
+        app.control.cancel_consumer(IDLE_QUEUE, destination=nodes, reply=False)  # one queue each
         counted, elapsed_s = _drain(client, setup.noop_tasks, setup.deadline_s)
         note = f"{counted} of {setup.noop_tasks} tasks timed, from the first one taken"
         return Ceiling(CELERY_NOOP, counted / elapsed_s, counted, note)

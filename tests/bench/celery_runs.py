@@ -10,12 +10,16 @@ from pathlib import Path
 
 import redis
 from celery import Celery
+from celery.utils.nodenames import host_format
 
 from tests.bench.celery_ratelimit import make_app
 from tests.bench.procs import Processes, say, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_QUEUE = "celery"  # Celery's default queue: a Redis list of that name
+# A queue of the bench's own, not Celery's default "celery": any other worker left on the same
+# database (one without a queue of its own) consumes "celery" and would take, and drop, the
+# bench's tasks as unregistered ones.
+DEFAULT_QUEUE = "bench-calls"
 UNACKED = "unacked"  # kombu's hash of messages delivered and not yet acknowledged
 WORKER_READY_TIMEOUT_S = 60.0
 PING_TIMEOUT_S = 0.3
@@ -42,22 +46,25 @@ class CeleryBench:
 
 def start_workers(
     procs: Processes, bench: CeleryBench, count: int, tag: str, queue: str = DEFAULT_QUEUE
-) -> None:
+) -> list[str]:
     """`count` worker processes (`--concurrency 1`, each its own node name, Celery's default
-    log level) consuming `queue`; returns once all of them answer a ping."""
-    for i in range(count):
+    log level) consuming `queue`; returns their node names once each of them answers a ping.
+    Only these nodes are asked: another worker on the same broker must not pass for one."""
+    nodes = [host_format(f"{tag}{i}@%h") for i in range(count)]
+    for i, node in enumerate(nodes):
         argv = [sys.executable, "-m", "celery", "-A", "tests.bench.celery_ratelimit", "worker"]
-        argv += ["--concurrency", "1", "--loglevel", "WARNING", "-n", f"{tag}{i}@%h", "-Q", queue]
+        argv += ["--concurrency", "1", "--loglevel", "WARNING", "-n", node, "-Q", queue]
         argv += ["--without-gossip", "--without-mingle"]  # as `dialer worker` runs
         procs.start(f"celery-{tag}-{i}", argv, bench.env(), cwd=REPO_ROOT)
     app = bench.app()
     waited_s = wait_until(
-        lambda: len(app.control.ping(timeout=PING_TIMEOUT_S)) >= count,
+        lambda: len(app.control.ping(destination=nodes, timeout=PING_TIMEOUT_S)) >= count,
         WORKER_READY_TIMEOUT_S,
         f"{count} Celery workers to start",
         interval_s=0.0,
     )
     say(f"  {count} Celery workers ready in {waited_s:.1f} s")
+    return nodes
 
 
 def send(app: Celery, task: str, args_list: list[list[str]], queue: str = DEFAULT_QUEUE) -> None:
