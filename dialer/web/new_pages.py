@@ -29,6 +29,11 @@ from dialer.web.uploads import StoredFile, UploadFolder
 
 FORM_OVERHEAD_BYTES = 64 * 1024  # the fields and multipart framing around the files
 MAX_FIELD_CHARS = 200
+# Under every reason a list cannot be used: some reasons (a reader's limit) say only what is wrong.
+LIST_ADVICE = (
+    "To go on: correct the file and upload it again, or open it in a spreadsheet, save it as "
+    "CSV (UTF-8) and upload that."
+)
 ACCEPTED_FILES = ".csv,.txt,.tsv,.xlsx,text/csv"
 
 
@@ -129,7 +134,8 @@ class NewCampaignPages:
             view, campaign_id = await self._planner.plan(draft, self._clock.now())
         except InputError as exc:
             message = self._scrub(str(exc), draft)
-            return self._pages.error(session, 400, "This list cannot be used", message, "/new")
+            title = "This list cannot be used"
+            return self._pages.error(session, 400, title, message, "/new", LIST_ADVICE)
         await run_in_threadpool(self._drafts.mark_planned, draft)
         existing = await run_in_threadpool(self._runs.existing, campaign_id)
         return self._pages.html(

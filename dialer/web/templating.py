@@ -59,6 +59,7 @@ class Pages:
         title: str,
         message: str,
         back_url: str = "",
+        advice: str = "",
     ) -> HTMLResponse:
         return self.html(
             "error.html",
@@ -67,4 +68,5 @@ class Pages:
             title=title,
             message=message,
             back_url=back_url,
+            advice=advice,
         )
