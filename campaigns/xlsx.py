@@ -41,6 +41,10 @@ from dialer.errors import InputError
 _CACHED_NAMES = 4096  # column letters remembered
 
 
+# What to do when a workbook is refused: what a person can always do with a spreadsheet.
+_REMEDY = "open it in a spreadsheet, save it as CSV (UTF-8) and use that file"
+
+
 @dataclass(frozen=True)
 class XlsxLimits:
     part_bytes: int = 512 << 20  # one inflated XML part (a sheet of ~2 million rows)
@@ -74,7 +78,10 @@ class XlsxReader:
                 strings = self._shared_strings(archive, shared if shared in names else None)
                 yield from self._sheet_rows(archive, sheet, formats, strings)
         except Refused as error:
-            raise InputError(f"{self.path}: {error}") from None
+            message = str(error)
+            if ": " not in message:  # a limit or a refusal that does not yet say what to do
+                message += f": {_REMEDY}"
+            raise InputError(f"{self.path}: {message}") from None
         except (zipfile.BadZipFile, KeyError, EOFError, OSError, ExpatError, ValueError):
             raise InputError(
                 f"{self.path} is not a readable .xlsx workbook: open it in a spreadsheet and save "
