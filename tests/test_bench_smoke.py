@@ -92,7 +92,9 @@ def test_pacing(bench_redis: int, tmp_path: Path) -> None:
     rows = by_row(figures)
     shares = rows["pacing: share of allowed rate"]
     assert set(shares) == {"embedded", "rate_limit 2w", "plain loop"}
-    assert all(f.values["share"] > 0.2 for f in shares.values()), {k: f.values for k, f in shares.items()}
+    assert all(f.values["share"] > 0.2 for f in shares.values()), {
+        k: f.values for k, f in shares.items()
+    }
     assert shares["embedded"].values["share"] < 1.5  # the dialer's pacing never bursts
     assert all(f.values["numbers"] == 0 for f in rows["pacing: numbers phoned twice"].values())
     assert all(run["calls"] == 8 for run in detail["runs"])
