@@ -17,8 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from campaigns.history import DEFAULT_RECALL_AFTER_S, DialGuard
+from campaigns.store import CampaignMeta, NewRow, RowStatus
 from dialer.simulator_server import SimulatorHandle
 from tests.cli_support import dialer_env, run_dialer, wait_until
+from tests.cluster_support import cluster_url, own_database
 from tests.web_support import (
     SPEED,
     WebServer,
@@ -177,3 +180,27 @@ def test_a_wrong_recall_guard_gets_a_page_that_says_what_to_write(
     assert "<b>x</b>" not in answer.text  # shown as text, never as markup
     assert "Traceback" not in answer.text
     assert not list((web.settings.home / "drafts").glob("*.json"))  # no draft made
+
+
+def test_cluster_mode_the_plan_reads_the_history_in_redis(
+    tmp_path: Path, sim: SimulatorHandle, api_key: str
+) -> None:
+    """The plan's child opens the cluster's Redis (the page's store) itself."""
+    with own_database():
+        settings = web_settings(tmp_path / "home", sim, api_key, redis_url=cluster_url())
+        with web_server(settings) as web:
+            store = web.services.store
+            rows = [NewRow(i, [n], n, RowStatus.PENDING) for i, n in enumerate(NUMBERS[:7])]
+            meta = CampaignMeta("contacts-earlier", "agent_demo", "l.csv", ["phone"], {})
+            assert store.create_campaign(meta, rows)
+            guard = DialGuard(DEFAULT_RECALL_AFTER_S, "contacts-earlier", "agent_demo")
+            for row in store.claim("contacts-earlier", "w1", time.time(), 30, limit=100):
+                assert store.begin_dial("contacts-earlier", row.idx, "w1", time.time(), 30,
+                                        100, guard) is not None  # fmt: skip
+            client = signed_in(web.root_url)
+            plan_url = _upload(client, _write(tmp_path / "list.csv"), "list.csv").headers[
+                "location"
+            ]
+            recent = _recent_section(client.get(plan_url).text)
+    assert "7 of the 20 ready numbers were called in the last 20h 00m" in recent, recent
+    assert "contacts-earlier 7" in recent, recent
