@@ -35,6 +35,7 @@ from dialer.web.failures import error_handlers
 from dialer.web.gate import Gate, StrictHeaders
 from dialer.web.leftovers import sweep
 from dialer.web.new_pages import NewCampaignPages
+from dialer.web.recall import HistorySource
 from dialer.web.runs import CampaignRuns
 from dialer.web.schedule_routes import schedule_routes
 from dialer.web.sessions import SessionCodec
@@ -85,7 +86,8 @@ def create_ui_app(deps: UiDeps) -> Starlette:
         Mount("/static", app=StaticFiles(directory=STATIC_FOLDER), name="static"),
         *AuthPages(gate, pages, limiter, deps.failed_sign_in_delay_s).routes(),
         *NewCampaignPages(
-            gate, pages, drafts, uploads, deps.agents, deps.runs, settings, deps.clock
+            gate, pages, drafts, uploads, deps.agents, deps.runs, settings, deps.clock,
+            HistorySource.of(deps.services),
         ).routes(),
         *CampaignPages(
             gate, pages, deps.runs, store, uploads, deps.clock, settings.home, sweep_now

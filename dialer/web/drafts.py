@@ -13,6 +13,7 @@ run from either.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import secrets
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from campaigns.campaign import check_campaign_id
 from campaigns.contacts import ListOptions
+from campaigns.history import DEFAULT_RECALL_AFTER_S
 from campaigns.policy import DialPolicy, PollPolicy
 from campaigns.windows import CallingWindow
 from dialer.durations import parse_duration_s
@@ -33,6 +35,8 @@ _DRAFT_ID = re.compile(r"^[0-9a-f]{32}$")
 _DIGITS = re.compile(r"[0-9]{1,9}")
 REDIAL_FIELDS = ("busy", "no_answer", "failed")
 MAX_REDIALS = 9
+MAX_RECALL_DAYS = 365  # the contact history keeps a little more (campaigns.history)
+RECALL_AFTER_DEFAULT = f"{DEFAULT_RECALL_AFTER_S / 3600:g}h"
 # The CLI's parsers name their flag; on the page the field's label says more.
 _FLAG_LABELS = {"--window": "Calling window", "--campaign": "Campaign id", "--rate": "Rate"}
 
@@ -48,6 +52,7 @@ class DraftOptions:
     region: str = "US"
     phone_column: str = ""
     campaign_id: str = ""
+    recall_after: str = RECALL_AFTER_DEFAULT
 
     def policy(self, settings: Settings) -> DialPolicy:
         """The run's policy, as `dialer run` builds it; InputError names the field to fix."""
@@ -62,6 +67,7 @@ class DraftOptions:
                 redial=self._redials(),
                 redial_after_s=parse_duration_s(self.redial_after, name="Redial after"),
                 poll=PollPolicy(settings.poll_min_s, settings.poll_max_s),
+                recall_after_s=recall_after_s(self.recall_after),
             )
         except InputError as exc:
             raise InputError(_relabel(str(exc))) from None
@@ -88,6 +94,21 @@ class DraftOptions:
             for status in REDIAL_FIELDS
         }
         return {status: n for status, n in counts.items() if n}
+
+
+def recall_after_s(text: str) -> float:
+    """The Recall guard field: a duration (`20h`, `90m`, `1d`), `0` to turn the guard off."""
+    wrong = InputError(
+        f"Recall guard {text!r}: write how long after a call a number is not called again, "
+        f"like 20h, 90m or 1d (at most {MAX_RECALL_DAYS} days), or 0 to turn the guard off."
+    )
+    try:
+        value = parse_duration_s(text, name="Recall guard")
+    except InputError:
+        raise wrong from None
+    if not math.isfinite(value) or value > MAX_RECALL_DAYS * 86400:
+        raise wrong
+    return value
 
 
 def _whole(text: str, label: str, low: int, high: int) -> int:

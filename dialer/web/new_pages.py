@@ -22,6 +22,7 @@ from dialer.web.gate import Gate
 from dialer.web.leftovers import sweep
 from dialer.web.plan_child import Planner
 from dialer.web.planning import INVALID_SHOWN, invalid_rows, open_draft_list
+from dialer.web.recall import HistorySource
 from dialer.web.runs import CampaignRuns, Started, StartRequest
 from dialer.web.sessions import Session
 from dialer.web.templating import Pages
@@ -48,6 +49,7 @@ class NewCampaignPages:
         runs: CampaignRuns,
         settings: Settings,
         clock: Clock,
+        history: HistorySource,  # where the plan's child reads the contact history
     ) -> None:
         self._gate = gate
         self._pages = pages
@@ -58,7 +60,7 @@ class NewCampaignPages:
         self._settings = settings
         self._clock = clock
         self._max_upload_bytes = int(settings.ui_max_upload_mb * (1 << 20))
-        self._planner = Planner(settings)
+        self._planner = Planner(settings, history)
 
     def routes(self) -> list[BaseRoute]:
         gate = self._gate
@@ -229,6 +231,7 @@ def options_from_form(form: FormData) -> DraftOptions:
         region=text("region", defaults.region) or defaults.region,
         phone_column=text("phone_column"),
         campaign_id=text("campaign_id"),
+        recall_after=text("recall_after", defaults.recall_after) or defaults.recall_after,
     )
 
 

@@ -26,6 +26,7 @@ from dialer.printable import printable
 from dialer.settings import Secret, Settings
 from dialer.web.drafts import Draft
 from dialer.web.planning import PlanView, plan_draft, planned_campaign_id
+from dialer.web.recall import HistorySource, OpenHistory
 
 log = logging.getLogger("dialer.web.plan")
 
@@ -56,8 +57,11 @@ class Planner:
     """Plans drafts in child processes, at most `max_children` at once (each may take up to
     MEMORY_CAP_BYTES: many tabs planning at once must not take the machine's memory)."""
 
-    def __init__(self, settings: Settings, max_children: int = MAX_CHILDREN) -> None:
+    def __init__(
+        self, settings: Settings, history: HistorySource, max_children: int = MAX_CHILDREN
+    ) -> None:
         self._settings = _without_secrets(settings)
+        self._history = history
         self._timeout_s = settings.ui_plan_timeout_s
         self._slots = asyncio.Semaphore(max_children)
 
@@ -66,15 +70,17 @@ class Planner:
         list cannot be used, cannot be read within the deadline, or the reader fails."""
         try:
             async with self._slots:
-                return await _plan_in_child(draft, self._settings, now, self._timeout_s)
+                return await _plan_in_child(
+                    draft, self._settings, self._history, now, self._timeout_s
+                )
         except asyncio.CancelledError:  # the server is stopping: the page says so
             raise InputError(SERVER_STOPPING) from None
 
 
 async def _plan_in_child(
-    draft: Draft, settings: Settings, now: float, timeout_s: float
+    draft: Draft, settings: Settings, history: HistorySource, now: float, timeout_s: float
 ) -> tuple[PlanView, str]:
-    request = pickle.dumps((draft, settings, now))
+    request = pickle.dumps((draft, settings, history, now))
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-P",  # the server's working folder is not put on the child's import path
@@ -116,10 +122,12 @@ def _without_secrets(settings: Settings) -> Settings:
 
 def _child() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP_BYTES, MEMORY_CAP_BYTES))
-    draft, settings, now = pickle.loads(sys.stdin.buffer.read())
+    draft, settings, source, now = pickle.loads(sys.stdin.buffer.read())
     try:
-        view = plan_draft(draft, settings, now)
-        answer: tuple[object, ...] = ("ok", view, planned_campaign_id(draft))
+        with OpenHistory(source) as history:
+            campaign_id = planned_campaign_id(draft)
+            view = plan_draft(draft, settings, now, history, campaign_id)
+        answer: tuple[object, ...] = ("ok", view, campaign_id)
     except DialerError as exc:
         answer = ("error", str(exc))
     except MemoryError:

@@ -11,11 +11,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from campaigns.contacts import ContactList, open_contact_list
+from campaigns.history import HistoryReader
 from campaigns.plan import Plan, build_plan
 from campaigns.policy import DialPolicy
 from campaigns.store import NewRow, RowStatus
 from dialer.settings import Settings
 from dialer.web.drafts import Draft
+from dialer.web.recall import RecentCalls, RecentCounter
 from dialer.web.runs import campaign_id_for
 
 INVALID_SHOWN = 50
@@ -30,6 +32,7 @@ class PlanView:
     phone_column: str
     preview: list[NewRow]  # the first rows, whatever their status
     invalid: list[NewRow]  # the first INVALID_SHOWN invalid rows
+    recent: RecentCalls  # ready numbers some campaign called within the recall guard
 
     @property
     def invalid_total(self) -> int:
@@ -51,14 +54,22 @@ def planned_campaign_id(draft: Draft) -> str:
     return campaign_id_for(contacts, draft.contacts.display_name, draft.options.agent_id.strip())
 
 
-def plan_draft(draft: Draft, settings: Settings, now: float) -> PlanView:
-    """Raises InputError when the list or an option cannot be used (the page shows it)."""
+def plan_draft(
+    draft: Draft,
+    settings: Settings,
+    now: float,
+    history: HistoryReader,
+    campaign_id: str = "",
+) -> PlanView:
+    """Raises InputError when the list or an option cannot be used (the page shows it).
+    `history` is looked up for the ready numbers (those of `campaign_id` itself aside)."""
     policy = draft.options.policy(settings)
     contacts = open_draft_list(draft)
     preview: list[NewRow] = []
     invalid: list[NewRow] = []
+    recent = RecentCounter(history, now, policy.recall_after_s, campaign_id)
     plan = build_plan(
-        _sampled(contacts.rows(), preview, invalid),
+        _sampled(contacts.rows(), preview, invalid, recent),
         policy.window,
         now,
         settings.call_limit.per_s,
@@ -66,7 +77,8 @@ def plan_draft(draft: Draft, settings: Settings, now: float) -> PlanView:
         policy.agent_rate.per_s if policy.agent_rate else None,
     )
     phone_column = contacts.headers[contacts.phone_index]
-    return PlanView(plan, policy, list(contacts.headers), phone_column, preview, invalid)
+    headers = list(contacts.headers)
+    return PlanView(plan, policy, headers, phone_column, preview, invalid, recent.result())
 
 
 def invalid_rows(draft: Draft) -> Iterator[NewRow]:
@@ -75,9 +87,11 @@ def invalid_rows(draft: Draft) -> Iterator[NewRow]:
 
 
 def _sampled(
-    rows: Iterable[NewRow], preview: list[NewRow], invalid: list[NewRow]
+    rows: Iterable[NewRow], preview: list[NewRow], invalid: list[NewRow], recent: RecentCounter
 ) -> Iterator[NewRow]:
     for row in rows:
+        if row.status == RowStatus.PENDING and row.to_number:
+            recent.add(row.to_number)
         if len(preview) < PREVIEW_ROWS:
             preview.append(row)
         if row.status == RowStatus.INVALID and len(invalid) < INVALID_SHOWN:
