@@ -142,7 +142,7 @@ def upload_and_plan(page: Any, web: WebServer, contacts: Path) -> str:
         tile = page.locator(".tile", has_text=status).first.inner_text()
         assert str(counts[status]) in tile, (status, tile)
     invalid_table = page.locator("section", has_text="Invalid rows").locator("table")
-    assert "not a number" in invalid_table.inner_text()
+    assert "a formula (=1+2) whose value was never saved" in invalid_table.inner_text()
     assert page.locator("td", has_text=SCRIPT_NAME).count() >= 1  # shown as text
     assert "Estimated run time" in page.inner_text("body")
     shoot(page, "3-plan", full_page=True)
