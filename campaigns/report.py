@@ -244,13 +244,15 @@ def write_report(
     *,
     max_rows_per_sheet: int = XLSX_MAX_ROWS,
     csv_raw: bool = False,
+    attempts: Attempts | None = None,
 ) -> dict[str, int]:
     """Write the report at `path`, whole or not at all; return the rows by status.
 
     The counts hold every contract status (zero included, in the contract's order), then any
     mid-run status seen. `rows` is consumed once, streamed. `max_rows_per_sheet` (XLSX only,
     header included) is Excel's limit; tests lower it. `csv_raw` (CSV only) writes cells
-    exactly as read, formula-looking ones included (`--csv-raw`).
+    exactly as read, formula-looking ones included (`--csv-raw`). `attempts` (XLSX only): the
+    attempt log's header and lines (campaigns.attempts), the `Attempts` sheet after `Analysis`.
     """
     report_format = _report_format(path)
     if not 2 <= max_rows_per_sheet <= XLSX_MAX_ROWS:
@@ -268,7 +270,7 @@ def write_report(
             if report_format == "csv":
                 _write_csv(out, headers, rows, counter, raw=csv_raw)
             else:
-                _write_xlsx(out, headers, rows, info, counter, max_rows_per_sheet)
+                _write_xlsx(out, headers, rows, info, counter, max_rows_per_sheet, attempts)
     except OSError as exc:
         raise ReportWriteError(_write_failure_message(path, exc, info.campaign_id)) from exc
     return counter.counts()
@@ -387,6 +389,7 @@ def _write_xlsx(
     info: ReportInfo,
     counter: SummaryCounter,
     max_rows_per_sheet: int,
+    attempts: Attempts | None = None,
 ) -> None:
     # A private scratch folder for XlsxWriter's row files, removed even when writing fails.
     with tempfile.TemporaryDirectory(
@@ -416,7 +419,64 @@ def _write_xlsx(
         sheet_names = layout.write_rows(counter)
         _write_summary(workbook, summary_sheet, info, counter, sheet_names, layout)
         write_analysis_sheet(workbook, analysis.frame())
+        if attempts is not None:
+            _write_text_sheet(workbook, "Attempts", *attempts)
         workbook.close()
+
+
+# --- the attempt log (campaigns.attempts): a sheet of the report, or a file of its own ---
+
+Attempts = tuple[list[str], Iterable[list[str]]]  # header, lines
+
+
+def _write_text_sheet(
+    workbook: Workbook, name: str, header: list[str], lines: Iterable[list[str]]
+) -> int:
+    """A sheet of text cells (never a formula) under a bold header; return its lines."""
+    sheet = workbook.add_worksheet(name, worksheet_class=_TextWorksheet)
+    for col, width in enumerate(_column_widths(header, [])):
+        sheet.set_column(col, col, max(width, 16))
+    sheet.write_text_row(0, header, cell_format=workbook.add_format({"bold": True}))
+    sheet.freeze_panes(1, 0)
+    count = 0
+    for count, line in enumerate(lines, start=1):
+        if count >= XLSX_MAX_ROWS:
+            break
+        sheet.write_text_row(count, line)
+    return count
+
+
+def write_text_table(path: Path, sheet: str, header: list[str], lines: Iterable[list[str]]) -> int:
+    """`header` and `lines` as a .csv (no live formula) or an .xlsx sheet of text, whole or
+    not at all; return how many lines were written."""
+    report_format = _report_format(path)
+    counted = [0]
+
+    def counting() -> Iterator[list[str]]:
+        for line in lines:
+            counted[0] += 1
+            yield line
+
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "a folder has that name", str(path))
+        with _atomic_output(path) as out:
+            if report_format == "csv":
+                write_csv(out, header, counting())
+            else:
+                workbook = xlsxwriter.Workbook(
+                    out,
+                    {
+                        "strings_to_formulas": False,
+                        "strings_to_urls": False,
+                        "strings_to_numbers": False,
+                    },
+                )
+                counted[0] = _write_text_sheet(workbook, sheet, header, lines)
+                workbook.close()
+    except OSError as exc:
+        raise ReportWriteError(f"--out {path}: cannot write there ({exc.strerror}).") from exc
+    return counted[0]
 
 
 @dataclass

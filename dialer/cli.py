@@ -642,3 +642,8 @@ def doctor(agent_id: str | None) -> None:
 cli.add_lazy(
     "dnc", "dialer.cli_dnc:dnc", "The do-not-call list every campaign checks at dial time."
 )
+cli.add_lazy(
+    "audit",
+    "dialer.cli_audit:audit",
+    "Write a campaign's attempt log: every POST /calls, when, in whose local time, and why.",
+)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 from rich.console import Console
 from rich.text import Text
 
+from campaigns.attempts import ATTEMPT_COLUMNS, attempt_lines
 from campaigns.campaign import open_campaign
 from campaigns.contacts import ContactList
 from campaigns.policy import DialPolicy
@@ -331,7 +332,10 @@ def write_campaign_report(
     if meta is None:
         raise CampaignNotFound(f"No campaign {cid} in the store.")
     rows = report_rows(store.iter_report_rows(cid), meta.state)
-    return write_report(report, meta.headers, rows, ReportInfo.from_meta(meta), csv_raw=csv_raw)
+    attempts = (list(ATTEMPT_COLUMNS), attempt_lines(store, meta))  # the XLSX's Attempts sheet
+    return write_report(
+        report, meta.headers, rows, ReportInfo.from_meta(meta), csv_raw=csv_raw, attempts=attempts
+    )
 
 
 def _finish(job: Launch, store: RowStore, end: Ended) -> None:

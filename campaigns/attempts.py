@@ -1,0 +1,104 @@
+"""The attempt log: one line per POST /calls attempt of a campaign, and why it was allowed.
+
+Derived, not stored: the contact history (campaigns.history) already holds one entry per dial
+intent, written in the same atomic step that begins the dial (`RowStore.begin_dial`), with its
+time, campaign, number, status and call id. The row gives the recipient's zones and the last
+error; the campaign's policy gives the window that allowed the call. So the log is exactly what
+the store did, in both stores, with no second record that could disagree with the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from campaigns.history import HistoryEntry
+from campaigns.report import write_text_table
+from campaigns.store import CampaignMeta, Row, RowStatus, RowStore
+
+ATTEMPT_COLUMNS = (
+    "attempted_at_utc",
+    "row",  # the data row's number in the input, 1 = the first row under the header
+    "to_number",
+    "zones",
+    "local_time",
+    "window",
+    "outcome",
+    "call_id",
+    "message",
+)
+
+API_FINAL = frozenset({"completed", "failed", "no_answer", "busy"})
+# No number, or the number's calls belong to an earlier row.
+_NEVER_DIALLED = (RowStatus.INVALID, RowStatus.DUPLICATE)
+
+
+def campaign_window(meta: CampaignMeta) -> str:
+    """The window that allowed the campaign's calls, as the user wrote it (`any`: none)."""
+    policy = meta.settings.get("policy")
+    window = policy.get("window", "") if isinstance(policy, dict) else ""
+    return str(window or "08:00-21:00")
+
+
+def attempt_lines(store: RowStore, meta: CampaignMeta) -> Iterator[list[str]]:
+    """The campaign's attempts as text lines (ATTEMPT_COLUMNS), in input order, each row's
+    attempts oldest first. One history read per dialled row: bounded memory."""
+    window = campaign_window(meta)
+    for row in store.iter_rows(meta.campaign_id):
+        # A row whose only POST created nothing has 0 attempts, yet its POST is logged.
+        if not row.to_number or row.status in _NEVER_DIALLED:
+            continue
+        mine = [e for e in store.history(row.to_number) if e.campaign == meta.campaign_id]
+        for n, entry in enumerate(mine):
+            latest = n == len(mine) - 1
+            yield _line(row, entry, window, latest)
+
+
+def _line(row: Row, entry: HistoryEntry, window: str, latest: bool) -> list[str]:
+    at = datetime.fromtimestamp(entry.at, UTC)
+    outcome, message = _outcome(row, entry, latest)
+    return [
+        at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        str(row.idx + 1),
+        row.to_number,
+        "; ".join(row.zones),
+        "; ".join(local_time(at, zone) for zone in row.zones),
+        window,
+        outcome,
+        entry.call_id,
+        message,
+    ]
+
+
+def local_time(at: datetime, zone: str) -> str:
+    """`2026-12-01T09:15:03-05:00`: the moment in the recipient's zone, offset included."""
+    try:
+        return at.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds")
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown zone {zone}"
+
+
+def _outcome(row: Row, entry: HistoryEntry, latest: bool) -> tuple[str, str]:
+    """What became of one attempt, in words, and the API's or the dialer's message."""
+    status = entry.status
+    error = row.error if latest else ""
+    if status == "rejected":
+        return "rejected", error
+    if status == "not_created":
+        return "not created", (
+            error or "not sent, throttled (429), or proven absent from the call list"
+        )
+    if status == "dialing":
+        if latest and row.status is RowStatus.UNKNOWN:
+            return "in doubt", error or "the answer was lost; no call was confirmed or disproved"
+        return "in doubt", "the answer was not known yet when the log was written"
+    if status in API_FINAL or status == "active":
+        return "created", f"call {status}" if status in API_FINAL else "call in progress"
+    return status, error
+
+
+def write_attempts(path: Path, lines: Iterable[list[str]]) -> int:
+    """Write the log as CSV or XLSX (by extension), whole or not at all; return its lines."""
+    return write_text_table(path, "Attempts", list(ATTEMPT_COLUMNS), lines)

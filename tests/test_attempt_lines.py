@@ -1,0 +1,82 @@
+"""The attempt log read from the contact history: each outcome in words, in both stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from campaigns.attempts import ATTEMPT_COLUMNS, attempt_lines, write_attempts
+from campaigns.history import DialGuard
+from campaigns.redis_store import RedisStore
+from campaigns.sqlite_store import SqliteStore
+from campaigns.store import CampaignMeta, NewRow, RowStatus, RowStore
+from dialer.call import Call, CallStatus
+from dialer.redis_keys import RedisKeys
+from tests.redis_support import clean_prefix, redis_or_skip, unique_prefix
+
+NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+NUMBERS = ["+14155550001", "+442079460001", "+14155550003", "+14155550004"]
+ZONES = [("America/Los_Angeles",), ("Europe/London",), ("America/Los_Angeles",), ()]
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RowStore]:
+    if request.param == "sqlite":
+        s = SqliteStore(tmp_path / "state.sqlite", account="acct1")
+        yield s
+        s.close()
+        return
+    client = redis_or_skip()
+    prefix = unique_prefix("test-attempts")
+    yield RedisStore(client, RedisKeys(prefix), account="acct1")
+    clean_prefix(client, prefix)
+
+
+def _campaign(store: RowStore) -> CampaignMeta:
+    rows = [
+        NewRow(idx=i, cells=[n], to_number=n, status=RowStatus.PENDING, zones=z)
+        for i, (n, z) in enumerate(zip(NUMBERS, ZONES, strict=True))
+    ]
+    meta = CampaignMeta("c1", "agent_1", "l.csv", ["phone"], {"policy": {"window": "09:00-20:00"}})
+    assert store.create_campaign(meta, rows)
+    return meta
+
+
+def test_each_attempt_is_one_line_with_its_outcome(store: RowStore, tmp_path: Path) -> None:
+    meta = _campaign(store)
+    guard = DialGuard(0, "c1", "agent_1")
+    for r in store.claim("c1", "w1", NOW, 30, limit=10):
+        assert store.begin_dial("c1", r.idx, "w1", NOW, 30, 100, guard) is not None
+    assert store.call_created("c1", 0, Call("call_1", CallStatus.QUEUED), NOW + 1)
+    assert store.finish("c1", 0, RowStatus.BUSY, Call("call_1", CallStatus.BUSY), redial_at=NOW)
+    assert store.dial_not_sent("c1", 1, NOW + 5, "429: too many requests")
+    assert store.finish("c1", 2, RowStatus.REJECTED, error="400: toNumber is not allowed")
+    # row 0 redialled, row 1 sent again: both created this time
+    later = NOW + 3600
+    for r in store.claim("c1", "w1", later, 30, limit=10):
+        assert store.begin_dial("c1", r.idx, "w1", later, 30, 100, guard) is not None
+    assert store.call_created("c1", 0, Call("call_2", CallStatus.QUEUED), later + 1)
+    assert store.call_created("c1", 1, Call("call_3", CallStatus.QUEUED), later + 1)
+
+    lines = [dict(zip(ATTEMPT_COLUMNS, line, strict=True)) for line in attempt_lines(store, meta)]
+    got = [(x["row"], x["outcome"], x["call_id"]) for x in lines]
+    assert got == [
+        ("1", "created", "call_1"),
+        ("1", "created", "call_2"),
+        ("2", "not created", ""),
+        ("2", "created", "call_3"),
+        ("3", "rejected", ""),
+        ("4", "in doubt", ""),
+    ]
+    assert lines[0]["attempted_at_utc"] == "2027-01-15T08:00:00Z"
+    assert lines[0]["local_time"] == "2027-01-15T00:00:00-08:00"
+    assert lines[2]["local_time"] == "2027-01-15T08:00:00+00:00"
+    assert lines[4]["message"] == "400: toNumber is not allowed"
+    assert {x["window"] for x in lines} == {"09:00-20:00"}
+    assert lines[5]["zones"] == "" and lines[5]["local_time"] == ""
+
+    out = tmp_path / "log.csv"
+    assert write_attempts(out, attempt_lines(store, meta)) == 6
+    assert len(out.read_text(encoding="utf-8-sig").splitlines()) == 7
