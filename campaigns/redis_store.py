@@ -549,6 +549,14 @@ class RedisStore:
             if e.at >= since and e.is_call
         ]
 
+    def campaign_history(self, numbers: list[str], campaign_id: str) -> list[HistoryEntry]:
+        return [
+            e
+            for n, values in zip(numbers, self._hvals(numbers), strict=True)
+            for e in sorted(self._entries(n, values), key=lambda e: e.at)
+            if e.campaign == campaign_id
+        ]
+
     def history(self, number: str) -> list[HistoryEntry]:
         entries = self._entries(number, self._hvals([number])[0])
         return sorted(entries, key=lambda e: e.at)

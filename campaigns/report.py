@@ -464,16 +464,21 @@ def write_text_table(path: Path, sheet: str, header: list[str], lines: Iterable[
             if report_format == "csv":
                 write_csv(out, header, counting())
             else:
-                workbook = xlsxwriter.Workbook(
-                    out,
-                    {
-                        "strings_to_formulas": False,
-                        "strings_to_urls": False,
-                        "strings_to_numbers": False,
-                    },
-                )
-                counted[0] = _write_text_sheet(workbook, sheet, header, lines)
-                workbook.close()
+                with tempfile.TemporaryDirectory(
+                    prefix="dialer-report-", ignore_cleanup_errors=True
+                ) as scratch_dir:
+                    workbook = xlsxwriter.Workbook(
+                        out,
+                        {
+                            "constant_memory": True,  # _TextWorksheet streams its rows
+                            "tmpdir": scratch_dir,
+                            "strings_to_formulas": False,
+                            "strings_to_urls": False,
+                            "strings_to_numbers": False,
+                        },
+                    )
+                    counted[0] = _write_text_sheet(workbook, sheet, header, lines)
+                    workbook.close()
     except OSError as exc:
         raise ReportWriteError(f"--out {path}: cannot write there ({exc.strerror}).") from exc
     return counted[0]

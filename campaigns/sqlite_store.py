@@ -609,6 +609,17 @@ class SqliteStore:
             ).fetchall()
         return [_entry(r) for r in recs]
 
+    def campaign_history(self, numbers: list[str], campaign_id: str) -> list[HistoryEntry]:
+        if not numbers:
+            return []
+        with self._lock:
+            recs = self._db.execute(
+                f"SELECT {_HISTORY_COLUMNS} FROM history WHERE account=? AND cid=? "
+                f"AND number IN ({','.join('?' * len(numbers))}) ORDER BY number, at",
+                (self.account, campaign_id, *numbers),
+            ).fetchall()
+        return [_entry(r) for r in recs]
+
     def history(self, number: str) -> list[HistoryEntry]:
         with self._lock:
             recs = self._db.execute(

@@ -214,6 +214,10 @@ class RowStore(Protocol):
     def history(self, number: str) -> list[HistoryEntry]:
         """Every entry for one number (this account), oldest first."""
 
+    def campaign_history(self, numbers: list[str], campaign_id: str) -> list[HistoryEntry]:
+        """Every entry of one campaign for these numbers (one batched read: the attempt
+        log), each number's oldest first."""
+
     # --- the do-not-call list (campaigns.dnc), checked in begin_dial / recall_check ---
     def dnc_add(self, entries: list[DncEntry]) -> int:
         """Add numbers (an entry already there keeps its first time and reason); how many

@@ -80,3 +80,20 @@ def test_each_attempt_is_one_line_with_its_outcome(store: RowStore, tmp_path: Pa
     out = tmp_path / "log.csv"
     assert write_attempts(out, attempt_lines(store, meta)) == 6
     assert len(out.read_text(encoding="utf-8-sig").splitlines()) == 7
+
+
+def test_another_campaigns_calls_to_the_same_numbers_are_not_in_the_log(store: RowStore) -> None:
+    meta = _campaign(store)
+    other = CampaignMeta("c2", "agent_1", "l.csv", ["phone"], {})
+    assert store.create_campaign(
+        other, [NewRow(0, [NUMBERS[0]], NUMBERS[0], RowStatus.PENDING, zones=ZONES[0])]
+    )
+    for cid, at in (("c2", NOW), ("c1", NOW + 60)):
+        for r in store.claim(cid, "w1", at, 30, limit=1):
+            assert store.begin_dial(cid, r.idx, "w1", at, 30, 100, DialGuard(0, cid, "a"))
+    assert [e.campaign for e in store.campaign_history([NUMBERS[0]], "c1")] == ["c1"]
+    assert [e.campaign for e in store.campaign_history(NUMBERS, "c2")] == ["c2"]
+    lines = list(attempt_lines(store, meta, batch=1))
+    assert [line[2] for line in lines] == [NUMBERS[0]]
+    assert lines[0][0] == "2027-01-15T08:01:00Z"
+    assert [line[5] for line in attempt_lines(store, other)] == ["08:00-21:00"]  # the default

@@ -141,3 +141,32 @@ def test_audit_refuses_an_output_that_is_neither_csv_nor_xlsx(tmp_path: Path) ->
     done = run_dialer(["audit", CID, "--out", str(tmp_path / "log.txt")], dialer_env(tmp_path))
     assert done.returncode == 2
     assert "--out" in done.stdout + done.stderr and "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.integration
+def test_a_post_that_created_nothing_is_logged_too(
+    start_sim: StartSim, api_key: str, tmp_path: Path
+) -> None:
+    sim = start_sim(speed=600.0, call_limit=None, request_limit=None)
+    sim.sim.force(Fault.ERROR_BEFORE_CREATE, 1)  # a 500: in doubt, proven absent, sent again
+    env = dialer_env(
+        tmp_path / "home", base_url=sim.base_url, api_key=api_key, DIALER_VERIFY_AFTER_S="0.5"
+    )
+    contacts = write_contacts(tmp_path / "people.csv")
+    run = run_dialer(
+        ["run", str(contacts), "--agent", "agent_demo", "--window", "any", "--campaign", CID],
+        env,
+        timeout_s=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    log_path = tmp_path / "attempts.xlsx"
+    done = run_dialer(["audit", CID, "--out", str(log_path)], env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = list(openpyxl.load_workbook(log_path)["Attempts"].iter_rows(values_only=True))
+    lines = [dict(zip(ATTEMPT_COLUMNS, row, strict=True)) for row in rows[1:]]
+    posts = sim.sim.stats()["POST /calls"]
+    outcomes = [line["outcome"] for line in lines]
+    print(f"POSTs: {posts}; {outcomes}; run {run.seconds:.1f} s")
+    assert len(lines) == posts
+    assert outcomes.count("created") == len(sim.sim.audit()) == len(PHONES)
+    assert outcomes.count("not created") == 1
