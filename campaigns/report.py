@@ -430,7 +430,11 @@ Attempts = tuple[list[str], Iterable[list[str]]]  # header, lines
 
 
 def _write_text_sheet(
-    workbook: Workbook, name: str, header: list[str], lines: Iterable[list[str]]
+    workbook: Workbook,
+    name: str,
+    header: list[str],
+    lines: Iterable[list[str]],
+    max_rows: int = XLSX_MAX_ROWS,
 ) -> int:
     """A sheet of text cells (never a formula) under a bold header; return its lines."""
     sheet = workbook.add_worksheet(name, worksheet_class=_TextWorksheet)
@@ -440,13 +444,21 @@ def _write_text_sheet(
     sheet.freeze_panes(1, 0)
     count = 0
     for count, line in enumerate(lines, start=1):
-        if count >= XLSX_MAX_ROWS:
-            break
+        if count >= max_rows - 1:  # the sheet is full: say so rather than lose lines
+            note = f"{name} goes on past what a sheet holds: write it as .csv for every line."
+            sheet.write_text_row(count, [note])
+            return count - 1
         sheet.write_text_row(count, line)
     return count
 
 
-def write_text_table(path: Path, sheet: str, header: list[str], lines: Iterable[list[str]]) -> int:
+def write_text_table(
+    path: Path,
+    sheet: str,
+    header: list[str],
+    lines: Iterable[list[str]],
+    max_rows_per_sheet: int = XLSX_MAX_ROWS,
+) -> int:
     """`header` and `lines` as a .csv (no live formula) or an .xlsx sheet of text, whole or
     not at all; return how many lines were written."""
     report_format = _report_format(path)
@@ -477,7 +489,9 @@ def write_text_table(path: Path, sheet: str, header: list[str], lines: Iterable[
                             "strings_to_numbers": False,
                         },
                     )
-                    counted[0] = _write_text_sheet(workbook, sheet, header, lines)
+                    counted[0] = _write_text_sheet(
+                        workbook, sheet, header, lines, max_rows_per_sheet
+                    )
                     workbook.close()
     except OSError as exc:
         raise ReportWriteError(f"--out {path}: cannot write there ({exc.strerror}).") from exc

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from campaigns.attempts import ATTEMPT_COLUMNS, attempt_lines, write_attempts
 from campaigns.history import DialGuard
 from campaigns.redis_store import RedisStore
+from campaigns.report import write_text_table
 from campaigns.sqlite_store import SqliteStore
 from campaigns.store import CampaignMeta, NewRow, RowStatus, RowStore
 from dialer.call import Call, CallStatus
@@ -97,3 +99,13 @@ def test_another_campaigns_calls_to_the_same_numbers_are_not_in_the_log(store: R
     assert [line[2] for line in lines] == [NUMBERS[0]]
     assert lines[0][0] == "2027-01-15T08:01:00Z"
     assert [line[5] for line in attempt_lines(store, other)] == ["08:00-21:00"]  # the default
+
+
+def test_a_log_longer_than_a_sheet_says_so_in_its_last_line(tmp_path: Path) -> None:
+    out = tmp_path / "log.xlsx"
+    lines = [[f"line {n}"] for n in range(10)]
+    assert write_text_table(out, "Attempts", ["what"], lines, max_rows_per_sheet=4) == 2
+    sheet = openpyxl.load_workbook(out)["Attempts"]
+    cells = [row[0] for row in sheet.iter_rows(values_only=True)]
+    assert cells[:3] == ["what", "line 0", "line 1"]
+    assert "write it as .csv" in str(cells[3]) and len(cells) == 4
