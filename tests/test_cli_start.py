@@ -50,6 +50,7 @@ def test_help_and_version_import_nothing_heavy(argv: list[str]) -> None:
     assert done.stdout  # the help or the version was printed
 
 
+@pytest.mark.integration  # importing every command's module may start a helper process
 def test_lazy_commands_are_listed_with_their_own_help() -> None:
     assert isinstance(cli, LazyGroup) and cli.lazy
     for name, lazy in cli.lazy.items():
