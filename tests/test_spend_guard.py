@@ -9,8 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from campaigns.redis_store import RedisStore
+from campaigns.store import RowStatus
+from dialer.redis_keys import RedisKeys
+from dialer.settings import Secret
 from tests.cli_support import dialer_env, run_dialer
-from tests.simulator_server import SimulatorHandle, StartSim
+from tests.cluster_support import Workers, cluster_env, dialer, own_database, wait_until
+from tests.simulator_server import SimulatorHandle, StartSim, running_simulator
 
 pytestmark = pytest.mark.integration
 
@@ -101,3 +106,47 @@ def test_dry_run_shows_the_balance_or_says_it_cannot(
     assert keyless.returncode == 0, keyless.output
     assert "not read (no VOXPRIA_API_KEY set)" in keyless.stdout
     assert len(sim.sim.audit()) == 0
+
+
+def test_cluster_workers_stop_starting_calls_under_the_balance(
+    tmp_path: Path, api_key: str
+) -> None:
+    rows = 60
+    with (
+        own_database() as client,
+        running_simulator(
+            api_key=Secret(api_key),
+            speed=120.0,
+            call_limit=None,
+            request_limit=None,
+            credits_balance=30.0,
+            credits_per_call=1.0,
+        ) as sim,
+    ):
+        env = cluster_env(sim.base_url, api_key, tmp_path)
+        contacts = _contacts(tmp_path / "people.csv", rows)
+        workers = Workers(env, tmp_path)
+        workers.start(2)
+        store = RedisStore(client, RedisKeys())
+        try:
+            args = _args(contacts, tmp_path / "o.csv", "--min-balance", "10", "--detach")
+            done = dialer(args, env)
+            assert done.returncode == 0, done.stderr
+            cid = done.stdout.strip()
+            wait_until(
+                lambda: (m := store.get_campaign(cid)) is not None and m.state.value == "stopped",
+                120,
+                "the campaign to stop",
+            )
+        finally:
+            workers.stop_all()
+        calls = len(sim.sim.audit())
+        meta = store.get_campaign(cid)
+        assert meta is not None
+        assert meta.reason.startswith("credit balance") and "under --min-balance 10" in meta.reason
+        # each worker reads the balance at least every 5 of its calls: under 10 only after 21
+        # calls, and no worker starts more than 5 past a read that showed 10 or more
+        assert 21 <= calls <= 30, calls
+        counts = store.counts(cid)
+        assert store.in_flight(cid) == 0  # live calls followed to their end
+        assert counts.get(RowStatus.PENDING, 0) == rows - calls  # kept for a resume
