@@ -224,7 +224,9 @@ def run(**opts: Any) -> None:
         in_doubt=parse_in_doubt(opts["in_doubt"]),
         verify_after_s=settings.verify_after_s,
         max_calls=CallCap.parse(opts["max_calls"]).text if opts["max_calls"] else "",
-        min_balance=parse_min_balance(opts["min_balance"]) if opts["min_balance"] else None,
+        min_balance=parse_min_balance(opts["min_balance"])
+        if opts["min_balance"] is not None
+        else None,
     )
     campaign_id = check_campaign_id(opts["campaign_id"]) if opts["campaign_id"] else None
     contacts = open_contact_list(

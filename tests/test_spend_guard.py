@@ -80,7 +80,7 @@ def test_enough_balance_calls_everyone(tmp_path: Path, start_sim: StartSim, api_
     assert len(sim.sim.audit()) == 10
 
 
-@pytest.mark.parametrize("amount", ["abc", "-1", "nan", "inf"])
+@pytest.mark.parametrize("amount", ["abc", "-1", "nan", "inf", ""])
 def test_bad_min_balance_is_exit_2_naming_the_option(tmp_path: Path, amount: str) -> None:
     env = dialer_env(tmp_path / "home")
     done = run_dialer(
