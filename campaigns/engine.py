@@ -27,7 +27,8 @@ from datetime import datetime
 
 from campaigns.history import CallCap, DialGuard
 from campaigns.policy import DialPolicy
-from campaigns.store import DueCall, Row, RowStatus, RowStore
+from campaigns.spend import SpendGuard
+from campaigns.store import CampaignState, DueCall, Row, RowStatus, RowStore
 from dialer.call import Ambiguous, Call, Created, NotSent, Rejected, Throttled
 from dialer.client import VoxpriaClient
 from dialer.clock import Clock
@@ -124,6 +125,14 @@ class Engine:
         self.guard = DialGuard(
             policy.recall_after_s, policy.recall_group or campaign_id, policy.agent_id, cap
         )
+        self.spend = (
+            None
+            if policy.min_balance is None
+            else SpendGuard(
+                policy.min_balance, client, limiter, clock, every_s=10.0 * policy.poll.scale
+            )
+        )
+        self.spend_stop = ""  # why new calls stopped (the spend guard), "" while they go on
 
     # --- dialing ---
     def dial_next(self) -> float:
@@ -144,6 +153,8 @@ class Engine:
             return 0.0
         if self._recalled(row, now):  # the do-not-call list, the recall guard
             return 0.0  # suppressed before a limiter slot is spent on it
+        if self._under_balance(row):
+            return self.policy.poll.min_interval_s * self.policy.poll.scale
         wait_s = self.limiter.acquire_call(self.policy.agent_id, self.policy.agent_rate)
         if wait_s > 0:
             # Held through a short wait, so the row is dialled the moment the slot opens (a
@@ -155,6 +166,22 @@ class Engine:
             return wait_s
         self._dial(row, self.clock.now())
         return 0.0
+
+    def _under_balance(self, row: Row) -> bool:
+        """The spend guard: under --min-balance, the row goes back (pending, for a resume) and
+        the campaign is set stopping, so every worker stops starting calls and follows the
+        live ones to their end."""
+        reason = self.spend.under() if self.spend is not None else None
+        if reason is None:
+            return False
+        self._release(row, row.not_before)
+        if not self.spend_stop:
+            self.spend_stop = reason
+            log.warning("no new calls: %s", reason)
+            self.store.update_campaign(
+                self.campaign_id, state=CampaignState.STOPPING, reason=reason
+            )
+        return True
 
     def _recalled(self, row: Row, now: float) -> bool:
         done = self.store.recall_check(self.campaign_id, row.idx, self.owner, now, self.guard)
@@ -205,6 +232,8 @@ class Engine:
         match outcome:
             case Created(call):
                 self.stats.calls_created += 1
+                if self.spend is not None:
+                    self.spend.call_started()
                 self.stats.created_at.append(after)
                 self.metrics.call_created()
                 log.info("call created", extra=_fields("call_created", row.idx, call.call_id))

@@ -57,6 +57,7 @@ class DialPolicy:
     in_doubt: str = "verify"  # a lost POST answer: "verify" (prove absence, dial) or "unknown"
     verify_after_s: float = DEFAULT_VERIFY_AFTER_S  # the call list is searched this long
     max_calls: str = ""  # `--max-calls 7/7d` as written (campaigns.history.CallCap); "": none
+    min_balance: float | None = None  # `--min-balance`: no new call under this credit balance
 
     def extra_attempts(self, status: RowStatus) -> int:
         return int(self.redial.get(status.value, 0))
@@ -83,6 +84,7 @@ class DialPolicy:
             "in_doubt": self.in_doubt,
             "verify_after_s": self.verify_after_s,
             "max_calls": self.max_calls,
+            "min_balance": self.min_balance,
         }
 
     @classmethod
@@ -104,6 +106,7 @@ class DialPolicy:
             in_doubt=str(data.get("in_doubt", "verify")),
             verify_after_s=float(data.get("verify_after_s", DEFAULT_VERIFY_AFTER_S)),
             max_calls=str(data.get("max_calls", "")),
+            min_balance=None if data.get("min_balance") is None else float(data["min_balance"]),
         )
 
 

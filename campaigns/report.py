@@ -136,13 +136,13 @@ class ReportInfo:
         )
 
 
-def report_rows(rows: Iterable[Row], state: CampaignState) -> Iterator[ReportRow]:
+def report_rows(rows: Iterable[Row], state: CampaignState, reason: str = "") -> Iterator[ReportRow]:
     """The store's rows as report rows, in the order given (the store streams input order).
 
     A final row shows its status. Rows not final show where they stand:
     - pending: `pending` while the campaign runs; once it is stopping, stopped, finished or
       failed, `not_called`, with the row's own error (e.g. why its window stayed shut) or,
-      when it has none, why the run left it.
+      when it has none, why the run left it (`reason`, the campaign's, when given).
     - dialing: `dialing` while calls are still followed (running, stopping). A campaign ends
       only with nothing in flight, except one that failed (a refused key) or was cut short:
       those rows are `unknown` (a call may exist, it was never confirmed), saying so.
@@ -151,7 +151,7 @@ def report_rows(rows: Iterable[Row], state: CampaignState) -> Iterator[ReportRow
     """
     state_text = str(state)
     for row in rows:
-        status, error = _where_it_stands(row, state_text)
+        status, error = _where_it_stands(row, state_text, reason)
         yield ReportRow(
             cells=row.cells,
             to_number=row.to_number,
@@ -175,14 +175,16 @@ _REDIAL_NOT_MADE = "the run ended before the redial this status allowed"
 _STILL_LIVE = "the call was still live when the run stopped: resume the run to follow it"
 
 
-def _where_it_stands(row: Row, state: str) -> tuple[str, str]:
+def _where_it_stands(row: Row, state: str, reason: str = "") -> tuple[str, str]:
     """(status, error) for the report; see `report_rows`."""
     if row.status == RowStatus.PENDING:
         if state in _CALLING_STATES:
             return "pending", row.error
         if row.attempts and row.live_status in _API_FINAL:  # a redial the run never made
             return row.live_status, row.error or _REDIAL_NOT_MADE
-        reason = _NOT_CALLED_BECAUSE.get(state, "the run ended before this row was called")
+        reason = reason or _NOT_CALLED_BECAUSE.get(
+            state, "the run ended before this row was called"
+        )
         return "not_called", row.error or reason
     if row.status == RowStatus.DIALING:
         if state in _FOLLOWING_STATES:

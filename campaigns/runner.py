@@ -70,6 +70,8 @@ class Runner:
             # Dial first: a limiter slot that just opened is taken before anything else, since
             # a late start is rate lost for good.
             wait_s = 0.0 if stop.requested else engine.dial_next()
+            if engine.spend_stop:  # under --min-balance: stop as Ctrl-C does
+                stop.request()
             wake_at = clock.now() + wait_s
             now = clock.now()
             if now >= next_sweep:

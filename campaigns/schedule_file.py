@@ -41,6 +41,7 @@ Campaign keys (in `[campaigns.NAME]` or `[defaults]`):
   more recently is not called (the file's own runs never block each other: its other keys say
   how often a number may be called); `"0"` turns it off. `in_doubt`: as `--in-doubt`.
   `max_calls`: as `--max-calls` (N calls to one number in D days, across every campaign).
+  `min_balance`: as `--min-balance` (no new call under this credit balance), e.g. `"5"`.
 - `rate`, `max_active`, `window`, `redial`, `redial_after`, `suppress`, `phone_column`,
   `region`, `variables`, `timezone_column`, `webhooks`, `encoding`, `delimiter`,
   `phone_columns`: as `dialer run`'s options, with its defaults; `redial` as text or a table,
@@ -70,6 +71,7 @@ from campaigns.history import DEFAULT_RECALL_AFTER_S, CallCap
 from campaigns.phones import PhoneReader
 from campaigns.policy import DialPolicy, parse_in_doubt, parse_redial
 from campaigns.report import REPORT_EXTENSIONS
+from campaigns.spend import parse_min_balance
 from campaigns.windows import CallingWindow
 from dialer.durations import parse_duration_s
 from dialer.errors import InputError
@@ -104,6 +106,7 @@ EXAMPLES: Mapping[str, str] = {
     "recall_after": '"20h" or "0"',
     "in_doubt": '"verify" or "unknown"',
     "max_calls": '"7/7d"',
+    "min_balance": '"5"',
 }
 CAMPAIGN_KEYS = frozenset(EXAMPLES)
 FILE_KEYS = frozenset({"max_attempts_per_number_per_day", "defaults", "campaigns"})
@@ -414,6 +417,11 @@ def _policy(values: _Values) -> DialPolicy:
         max_calls=values.parsed("max_calls", lambda t: CallCap.parse(t, name="max_calls").text, "")
         if values.get("max_calls") is not None
         else "",
+        min_balance=values.parsed(
+            "min_balance", lambda t: parse_min_balance(t, name="min_balance"), ""
+        )
+        if values.get("min_balance") is not None
+        else None,
     )
 
 

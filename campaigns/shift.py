@@ -110,7 +110,7 @@ class Shift:
     def _end(self, state: CampaignState, reason: str = "") -> CampaignState:
         e = self.engine
         log.info("campaign %s %s %s", e.campaign_id, state.value, reason)
-        e.store.update_campaign(
-            e.campaign_id, state=state, reason=reason, ended_at=self.clock.now()
-        )
+        # no reason given: the one set with `stopping` (the spend guard's) is kept
+        fields: dict[str, object] = {"reason": reason} if reason else {}
+        e.store.update_campaign(e.campaign_id, state=state, ended_at=self.clock.now(), **fields)
         return state

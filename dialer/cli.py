@@ -165,6 +165,11 @@ def _default_report(contacts: Path) -> Path:
     "--max-calls",
     help="At most N calls to one number in any D days, across campaigns, e.g. 7/7d.",
 )
+@click.option(
+    "--min-balance",
+    help="Stop starting calls when the account's credit balance falls under this amount "
+    "(live calls are followed to their end; rows not started stay pending for a resume).",
+)
 @click.option("--dry-run", is_flag=True, help="Validate and plan; call nobody.")
 @click.option("--detach", is_flag=True, help="Cluster mode: submit, print the id, return.")
 @click.option(
@@ -187,6 +192,7 @@ def run(**opts: Any) -> None:
     from campaigns.contacts import ListOptions, open_contact_list
     from campaigns.policy import DialPolicy, parse_in_doubt, parse_redial
     from campaigns.report import check_report_path
+    from campaigns.spend import parse_min_balance
     from campaigns.windows import CallingWindow
     from dialer.durations import parse_duration_s
     from dialer.launcher import Ended, Launch, launch
@@ -218,6 +224,9 @@ def run(**opts: Any) -> None:
         in_doubt=parse_in_doubt(opts["in_doubt"]),
         verify_after_s=settings.verify_after_s,
         max_calls=CallCap.parse(opts["max_calls"]).text if opts["max_calls"] else "",
+        min_balance=parse_min_balance(opts["min_balance"])
+        if opts["min_balance"] is not None
+        else None,
     )
     campaign_id = check_campaign_id(opts["campaign_id"]) if opts["campaign_id"] else None
     contacts = open_contact_list(
@@ -313,7 +322,19 @@ def _dry_run(
     _say(console, f"List: {contacts.reading_note}")
     _say(console, format_plan(plan))
     _say(console, _recent_calls_text(contacts, policy, settings, now))
+    _say(console, _balance_text(settings, policy))
     _say(console, f"Nobody was called (dry run). Report: {report}")
+
+
+def _balance_text(settings: Settings, policy: DialPolicy) -> str:
+    from campaigns.spend import balance_text
+    from dialer.client import Timeouts, VoxpriaClient
+
+    if not settings.api_key:
+        return balance_text(None, policy.min_balance)
+    timeouts = Timeouts(read_s=settings.http_read_timeout_s)
+    with VoxpriaClient(settings.base_url, settings.api_key, timeouts=timeouts) as client:
+        return balance_text(client, policy.min_balance)
 
 
 def _recent_calls_text(

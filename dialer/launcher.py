@@ -331,7 +331,7 @@ def write_campaign_report(
     meta = store.get_campaign(cid)
     if meta is None:
         raise CampaignNotFound(f"No campaign {cid} in the store.")
-    rows = report_rows(store.iter_report_rows(cid), meta.state)
+    rows = report_rows(store.iter_report_rows(cid), meta.state, meta.reason)
     attempts = (list(ATTEMPT_COLUMNS), attempt_lines(store, meta))  # the XLSX's Attempts sheet
     return write_report(
         report, meta.headers, rows, ReportInfo.from_meta(meta), csv_raw=csv_raw, attempts=attempts
@@ -353,7 +353,9 @@ def _finish(job: Launch, store: RowStore, end: Ended) -> None:
             job.console.print(summary_table(counts, f"Campaign {cid}"))
         job.say(f"Report: {job.report}")
     if end is Ended.STOPPED:
-        job.say(f"Stopped. To resume: {job.resume_command(cid)}")
+        meta = store.get_campaign(cid)
+        why = f" ({meta.reason})" if meta is not None and meta.reason else ""
+        job.say(f"Stopped{why}. To resume: {job.resume_command(cid)}")
     elif end is Ended.LEFT:
         live = store.in_flight(cid)
         followed = f"the {live} calls still live and " if live else ""
