@@ -125,13 +125,14 @@ def make_store(tmp_path: Path, make_redis: MakeRedis) -> Iterator[MakeStore]:
     spaces: dict[str, RedisSpace] = {}
     sqlite: list[SqliteStore] = []
 
-    def make(kind: str) -> RowStore:
+    def make(kind: str, account: str = "") -> RowStore:
+        """A store of `kind`; `account` tags its contact history (see SqliteStore)."""
         if kind == "sqlite":
-            sqlite.append(SqliteStore(tmp_path / "state.sqlite"))
+            sqlite.append(SqliteStore(tmp_path / "state.sqlite", account=account))
             return sqlite[-1]
         if kind not in spaces:
             spaces[kind] = make_redis(kind)
-        return RedisStore(spaces[kind].client, spaces[kind].keys)
+        return RedisStore(spaces[kind].client, spaces[kind].keys, account=account)
 
     yield make
     for s in sqlite:

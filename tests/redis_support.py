@@ -203,7 +203,7 @@ class RedisSpace:
 
 
 MakeRedis = Callable[[str], "RedisSpace"]  # conftest's `make_redis`
-MakeStore = Callable[[str], RowStore]  # conftest's `make_store`
+MakeStore = Callable[..., RowStore]  # conftest's `make_store(kind, account="")`
 
 REDIS_KINDS = ("fakeredis", "redis")
 STORE_KINDS = ("sqlite", *REDIS_KINDS)

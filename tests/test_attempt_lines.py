@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -10,30 +9,23 @@ import pytest
 
 from campaigns.attempts import ATTEMPT_COLUMNS, attempt_lines, write_attempts
 from campaigns.history import DialGuard
-from campaigns.redis_store import RedisStore
 from campaigns.report import write_text_table
-from campaigns.sqlite_store import SqliteStore
 from campaigns.store import CampaignMeta, NewRow, RowStatus, RowStore
 from dialer.call import Call, CallStatus
-from dialer.redis_keys import RedisKeys
-from tests.redis_support import clean_prefix, redis_or_skip, unique_prefix
+from tests.redis_support import (
+    STORE_KINDS,
+    MakeStore,
+    store_params,
+)
 
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 NUMBERS = ["+14155550001", "+442079460001", "+14155550003", "+14155550004"]
 ZONES = [("America/Los_Angeles",), ("Europe/London",), ("America/Los_Angeles",), ()]
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RowStore]:
-    if request.param == "sqlite":
-        s = SqliteStore(tmp_path / "state.sqlite", account="acct1")
-        yield s
-        s.close()
-        return
-    client = redis_or_skip()
-    prefix = unique_prefix("test-attempts")
-    yield RedisStore(client, RedisKeys(prefix), account="acct1")
-    clean_prefix(client, prefix)
+@pytest.fixture(params=store_params(*STORE_KINDS))
+def store(request: pytest.FixtureRequest, make_store: MakeStore) -> RowStore:
+    return make_store(request.param, account="acct1")
 
 
 def _campaign(store: RowStore) -> CampaignMeta:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from campaigns.history import DialGuard, age_text, recall_error, summarize_recent
-from campaigns.redis_store import RedisStore
-from campaigns.sqlite_store import SqliteStore
 from campaigns.store import CampaignMeta, NewRow, RowStatus, RowStore
 from dialer.call import Call, CallStatus
-from dialer.redis_keys import RedisKeys
-from tests.redis_support import clean_prefix, redis_or_skip, unique_prefix
+from tests.redis_support import (
+    STORE_KINDS,
+    MakeStore,
+    redis_or_skip,
+    store_params,
+)
 
 NOW = 1_800_000_000.0
 HOUR = 3600.0
@@ -24,17 +23,9 @@ def _guard(group: str, recall_after_s: float = 20 * HOUR) -> DialGuard:
     return DialGuard(recall_after_s, group, "agent_1")
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RowStore]:
-    if request.param == "sqlite":
-        s = SqliteStore(tmp_path / "state.sqlite", account="acct1")
-        yield s
-        s.close()
-        return
-    client = redis_or_skip()
-    prefix = unique_prefix("test-hist")
-    yield RedisStore(client, RedisKeys(prefix), account="acct1")
-    clean_prefix(client, prefix)
+@pytest.fixture(params=store_params(*STORE_KINDS))
+def store(request: pytest.FixtureRequest, make_store: MakeStore) -> RowStore:
+    return make_store(request.param, account="acct1")
 
 
 def _campaign(store: RowStore, cid: str, numbers: list[str] = NUMBERS) -> str:

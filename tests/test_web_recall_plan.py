@@ -5,40 +5,33 @@ shows), and the Recall guard field's reader."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from campaigns.history import DEFAULT_RECALL_AFTER_S, DialGuard, HistoryEntry
-from campaigns.redis_store import RedisStore
 from campaigns.sqlite_store import SqliteStore
 from campaigns.store import CampaignMeta, NewRow, RowStatus, RowStore
 from dialer.errors import InputError
-from dialer.redis_keys import RedisKeys
 from dialer.settings import Secret, Settings
 from dialer.web.drafts import Draft, DraftFolder, DraftOptions, recall_after_s
 from dialer.web.planning import plan_draft
 from dialer.web.recall import BATCH, HistorySource, OpenHistory
 from dialer.web.uploads import UploadFolder
-from tests.redis_support import clean_prefix, redis_or_skip, unique_prefix
+from tests.redis_support import (
+    STORE_KINDS,
+    MakeStore,
+    store_params,
+)
 
 NOW = 1_800_000_000.0
 CALLED = [f"+1415555{i:04d}" for i in range(1200)]  # more than two batches
 FRESH = ["+12025550100", "+12025550101"]
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RowStore]:
-    if request.param == "sqlite":
-        s = SqliteStore(tmp_path / "state.sqlite", account="acct1")
-        yield s
-        s.close()
-        return
-    client = redis_or_skip()
-    prefix = unique_prefix("test-webrecall")
-    yield RedisStore(client, RedisKeys(prefix), account="acct1")
-    clean_prefix(client, prefix)
+@pytest.fixture(params=store_params(*STORE_KINDS))
+def store(request: pytest.FixtureRequest, make_store: MakeStore) -> RowStore:
+    return make_store(request.param, account="acct1")
 
 
 def _called(store: RowStore, cid: str, numbers: list[str], at: float) -> None:
