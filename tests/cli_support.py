@@ -75,6 +75,22 @@ class Done:
         return f"--- stdout ---\n{self.stdout}\n--- stderr ---\n{self.stderr}"
 
 
+def run_args(contacts: Path, report: Path, *extra: str) -> list[str]:
+    """`dialer run CONTACTS --agent agent_demo --window any --report REPORT ...`: the run the
+    end-to-end tests make, the simulator's demo agent at any hour."""
+    return [
+        "run",
+        str(contacts),
+        "--agent",
+        "agent_demo",
+        "--window",
+        "any",
+        "--report",
+        str(report),
+        *extra,
+    ]
+
+
 def run_dialer(args: Sequence[str], env: dict[str, str], timeout_s: float = RUN_TIMEOUT_S) -> Done:
     started = time.monotonic()
     proc = subprocess.run(

@@ -8,14 +8,9 @@ created, a read timeout (the answer held back past the client's timeout), and GE
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from campaigns.redis_store import RedisStore
 from campaigns.store import RowStatus, RowStore
-from dialer.redis_keys import RedisKeys
 from dialer.settings import Secret
 from dialer.simulator_server import running_simulator
 from tests.engine_support import (
@@ -28,23 +23,16 @@ from tests.engine_support import (
     new_rows,
     numbers,
     run_to_end,
-    sqlite_store,
 )
-from tests.redis_support import clean_prefix, redis_or_skip, unique_prefix
+from tests.redis_support import MakeStore, store_params
 
 SPEED = 600.0
 API_FINAL = {RowStatus.COMPLETED, RowStatus.FAILED, RowStatus.NO_ANSWER, RowStatus.BUSY}
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RowStore]:
-    if request.param == "sqlite":
-        yield sqlite_store(tmp_path)
-        return
-    client = redis_or_skip()
-    prefix = unique_prefix("test-doubt")
-    yield RedisStore(client, RedisKeys(prefix))
-    clean_prefix(client, prefix)
+@pytest.fixture(params=store_params("sqlite", "redis"))
+def store(request: pytest.FixtureRequest, make_store: MakeStore) -> RowStore:
+    return make_store(request.param)
 
 
 @pytest.mark.integration

@@ -25,7 +25,15 @@ import pytest
 from campaigns.report_csv import safe_cell
 from dialer.settings import Secret
 from dialer.simulator import AuditEntry
-from tests.cli_support import DIALER, DialerProcess, Done, dialer_env, run_dialer, wait_until
+from tests.cli_support import (
+    DIALER,
+    DialerProcess,
+    Done,
+    dialer_env,
+    run_args,
+    run_dialer,
+    wait_until,
+)
 from tests.simulator_server import SimulatorHandle
 
 pytestmark = pytest.mark.integration
@@ -195,20 +203,6 @@ def assert_report_knows_every_call(
     never made: nobody was phoned without the report saying so."""
     reported = [cid for cid in column(header, rows, "call_id") if cid]
     assert Counter(reported) == Counter(entry.call_id for entry in audit)
-
-
-def run_args(contacts: Path, report: Path, *extra: str) -> list[str]:
-    return [
-        "run",
-        str(contacts),
-        "--agent",
-        "agent_demo",
-        "--window",
-        "any",
-        "--report",
-        str(report),
-        *extra,
-    ]
 
 
 def assert_clean_exit(done: Done, code: int = 0) -> None:

@@ -13,7 +13,7 @@ from campaigns.redis_store import RedisStore
 from campaigns.store import RowStatus
 from dialer.redis_keys import RedisKeys
 from dialer.settings import Secret
-from tests.cli_support import dialer_env, run_dialer
+from tests.cli_support import dialer_env, run_args, run_dialer
 from tests.cluster_support import Workers, cluster_env, dialer, own_database, wait_until
 from tests.simulator_server import SimulatorHandle, StartSim, running_simulator
 
@@ -31,20 +31,6 @@ def _contacts(path: Path, rows: int) -> Path:
     return path
 
 
-def _args(contacts: Path, report: Path, *extra: str) -> list[str]:
-    return [
-        "run",
-        str(contacts),
-        "--agent",
-        "agent_demo",
-        "--window",
-        "any",
-        "--report",
-        str(report),
-        *extra,
-    ]
-
-
 def _statuses(report: Path) -> tuple[Counter[str], list[str]]:
     with report.open(newline="", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
@@ -57,7 +43,7 @@ def test_balance_running_out_stops_new_calls_and_follows_live_ones(
     sim: SimulatorHandle = start_sim(credits_balance=12.0, credits_per_call=1.0, speed=600.0)
     report = tmp_path / "out.csv"
     env = dialer_env(tmp_path / "home", base_url=sim.base_url, api_key=api_key)
-    args = _args(_contacts(tmp_path / "people.csv", ROWS), report, "--min-balance", "5")
+    args = run_args(_contacts(tmp_path / "people.csv", ROWS), report, "--min-balance", "5")
     done = run_dialer([*args, "--max-active", "3"], env)
     calls = len(sim.sim.audit())
     # read before the first call and after every 5 calls: 12 -> 7 -> 2, under 5 at the latest
@@ -75,7 +61,9 @@ def test_enough_balance_calls_everyone(tmp_path: Path, start_sim: StartSim, api_
     sim = start_sim(credits_balance=100.0, credits_per_call=1.0, speed=600.0)
     report = tmp_path / "out.csv"
     env = dialer_env(tmp_path / "home", base_url=sim.base_url, api_key=api_key)
-    done = run_dialer(_args(_contacts(tmp_path / "p.csv", 10), report, "--min-balance", "5"), env)
+    done = run_dialer(
+        run_args(_contacts(tmp_path / "p.csv", 10), report, "--min-balance", "5"), env
+    )
     assert done.returncode == 0, done.output
     assert len(sim.sim.audit()) == 10
 
@@ -84,7 +72,7 @@ def test_enough_balance_calls_everyone(tmp_path: Path, start_sim: StartSim, api_
 def test_bad_min_balance_is_exit_2_naming_the_option(tmp_path: Path, amount: str) -> None:
     env = dialer_env(tmp_path / "home")
     done = run_dialer(
-        [*_args(_contacts(tmp_path / "p.csv", 2), tmp_path / "o.csv", "--min-balance", amount)],
+        [*run_args(_contacts(tmp_path / "p.csv", 2), tmp_path / "o.csv", "--min-balance", amount)],
         env,
     )
     assert done.returncode == 2, done.output
@@ -97,7 +85,7 @@ def test_dry_run_shows_the_balance_or_says_it_cannot(
     sim = start_sim(credits_balance=4.2)
     contacts = _contacts(tmp_path / "p.csv", 2)
     report = tmp_path / "o.csv"
-    args = [*_args(contacts, report, "--min-balance", "5"), "--dry-run"]
+    args = [*run_args(contacts, report, "--min-balance", "5"), "--dry-run"]
     keyed = run_dialer(args, dialer_env(tmp_path / "h1", base_url=sim.base_url, api_key=api_key))
     assert keyed.returncode == 0, keyed.output
     assert "Credit balance: 4.20" in keyed.stdout and "under --min-balance 5" in keyed.stdout
@@ -129,7 +117,7 @@ def test_cluster_workers_stop_starting_calls_under_the_balance(
         workers.start(2)
         store = RedisStore(client, RedisKeys())
         try:
-            args = _args(contacts, tmp_path / "o.csv", "--min-balance", "10", "--detach")
+            args = run_args(contacts, tmp_path / "o.csv", "--min-balance", "10", "--detach")
             done = dialer(args, env)
             assert done.returncode == 0, done.stderr
             cid = done.stdout.strip()
