@@ -19,6 +19,8 @@ from dialer.lease import Leases
 
 log = logging.getLogger("dialer.shift")
 
+SLOT_LEASE_MS = 20_000  # a running shift's hold on its slot (ShiftPlan.lease_ms)
+
 
 @dataclass(frozen=True)
 class ShiftPlan:
@@ -30,7 +32,7 @@ class ShiftPlan:
     # A dead shift's slot is free again this long after its last renewal (every state_every_s),
     # so a worker's reviver restarts it quickly. A shift blocked longer on the account's limits
     # finds its slot taken at its next renewal and ends: one shift per slot again.
-    lease_ms: int = 20_000
+    lease_ms: int = SLOT_LEASE_MS
     dispatcher_lease_ms: int = 15_000
     sweep_every_s: float = 5.0
     state_every_s: float = 0.5
