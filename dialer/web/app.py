@@ -30,6 +30,7 @@ from dialer.signatures import SignatureVerifier
 from dialer.web.agents import AgentDirectory
 from dialer.web.auth_pages import AuthPages
 from dialer.web.campaign_pages import CampaignPages
+from dialer.web.dnc_pages import DncPages
 from dialer.web.drafts import DRAFTS_FOLDER, DraftFolder
 from dialer.web.failures import error_handlers
 from dialer.web.gate import Gate, StrictHeaders
@@ -91,6 +92,9 @@ def create_ui_app(deps: UiDeps) -> Starlette:
         ).routes(),
         *CampaignPages(
             gate, pages, deps.runs, store, uploads, deps.clock, settings.home, sweep_now
+        ).routes(),
+        *DncPages(
+            gate, pages, store, uploads, deps.clock, settings.home, settings.ui_max_upload_mb
         ).routes(),
         *(schedule_routes(deps, gate, pages) if deps.schedule is not None else []),
     ]

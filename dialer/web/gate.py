@@ -95,10 +95,11 @@ class Gate:
         max_body_bytes: int = SMALL_FORM_BYTES,
         too_large: str = "The form is too large.",
         signed_in: bool = True,
+        back_url: str = "/new",
     ) -> Endpoint:
         """A POST: same site, a session (signed in unless `signed_in` is False: the sign-in
-        form itself), a body within `max_body_bytes` (413 with `too_large` past it), and the
-        session's CSRF token."""
+        form itself), a body within `max_body_bytes` (413 with `too_large` past it, and a
+        link back to `back_url`), and the session's CSRF token."""
 
         async def endpoint(request: Request) -> Response:
             session = self._session_for_post(request, signed_in)
@@ -107,7 +108,7 @@ class Gate:
             try:
                 form = await read_form(request, max_body_bytes)
             except BodyTooLarge:
-                return self.pages.error(session, 413, "Too large", too_large, "/new")
+                return self.pages.error(session, 413, "Too large", too_large, back_url)
             except BadForm as exc:
                 return self.pages.error(session, 400, "Not a form", f"{exc}: use the page.")
             try:
