@@ -94,6 +94,13 @@ class Workers:
                 found.add(int(stat.parent.name))
         return found
 
+    def pause(self, i: int) -> None:
+        """SIGSTOP worker `i`'s group: what it holds stays so until `go_on` or `kill`."""
+        os.killpg(self.procs[i].pid, signal.SIGSTOP)
+
+    def go_on(self, i: int) -> None:
+        os.killpg(self.procs[i].pid, signal.SIGCONT)
+
     def kill(self, i: int) -> None:
         os.killpg(self.procs[i].pid, signal.SIGKILL)
         self.procs[i].wait(10)

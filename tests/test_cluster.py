@@ -79,12 +79,8 @@ def test_a_killed_worker_loses_nothing_and_phones_nobody_twice(
     try:
         cid = submit(tmp / "list.csv", env)
         wait_until(lambda: len(sim.sim.audit()) >= 60, 60, "60 calls created")
-        victim = workers.pids(0)
-        wait_until(lambda: bool(_held_by(store, cid, victim)), 30, "the first worker to hold rows")
-        workers.kill(0)
+        held = _kill_while_holding(workers, 0, store, cid)
         killed_at = time.monotonic()
-        held = _held_by(store, cid, victim)
-        assert held, "the killed worker held no row when it died: nothing to recover"
         # Its rows, and every call in flight (it may have been the one following them).
         orphans = held | _in_flight(store, cid)
         wait_until(
@@ -143,6 +139,21 @@ def test_every_fault_on_and_a_worker_killed_still_calls_everyone_exactly_once(
     assert not twice
     assert called == dict.fromkeys(nums, 1), "not everyone was called exactly once"
     assert unknown == []
+
+
+def _kill_while_holding(workers: Workers, i: int, store: RedisStore, cid: str) -> set[int]:
+    """Kill worker `i` at a moment it holds rows, and return them. It is paused (SIGSTOP) while
+    its leases are read, so it cannot let go of them between the look and the kill."""
+    victim = workers.pids(i)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        wait_until(lambda: bool(_held_by(store, cid, victim)), 30, "the worker to hold rows")
+        workers.pause(i)
+        if held := _held_by(store, cid, victim):
+            workers.kill(i)
+            return held
+        workers.go_on(i)
+    raise AssertionError("the worker never held a row while paused: nothing to recover")
 
 
 def _held_by(store: RedisStore, cid: str, pids: set[int]) -> set[int]:
