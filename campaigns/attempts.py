@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns.history import HistoryEntry
 from campaigns.report import write_text_table
-from campaigns.store import CampaignMeta, Row, RowStatus, RowStore
+from campaigns.store import API_FINAL, CampaignMeta, Row, RowStatus, RowStore
 
 ATTEMPT_COLUMNS = (
     "attempted_at_utc",
@@ -31,7 +31,6 @@ ATTEMPT_COLUMNS = (
     "message",
 )
 
-API_FINAL = frozenset({"completed", "failed", "no_answer", "busy"})
 # No number, or the number's calls belong to an earlier row.
 _NEVER_DIALLED = (RowStatus.INVALID, RowStatus.DUPLICATE)
 

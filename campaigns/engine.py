@@ -28,7 +28,7 @@ from datetime import datetime
 from campaigns.history import CallCap, DialGuard
 from campaigns.policy import DialPolicy
 from campaigns.spend import SpendGuard
-from campaigns.store import CampaignState, DueCall, Row, RowStatus, RowStore
+from campaigns.store import LEFT_TO_DO, CampaignState, DueCall, Row, RowStatus, RowStore
 from dialer.call import Ambiguous, Call, Created, NotSent, Rejected, Throttled
 from dialer.client import VoxpriaClient
 from dialer.clock import Clock
@@ -418,9 +418,7 @@ class Engine:
     # --- the whole picture ---
     def is_done(self) -> bool:
         counts = self.store.counts(self.campaign_id)
-        return not any(
-            counts.get(s, 0) for s in (RowStatus.PENDING, RowStatus.DIALING, RowStatus.ACTIVE)
-        )
+        return not any(counts.get(s, 0) for s in LEFT_TO_DO)
 
     def next_poll_in(self) -> float:
         next_at = self.store.next_poll_at(self.campaign_id)

@@ -491,7 +491,7 @@ def _no_campaign(campaign_id: str, services: Services) -> str:
 def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
     from rich.console import Console
 
-    from campaigns.store import CampaignMeta, CampaignState
+    from campaigns.store import LEFT_TO_DO, CampaignMeta, CampaignState
     from dialer.clock import SystemClock
     from dialer.launcher import through_outages
     from dialer.services import open_services
@@ -517,7 +517,7 @@ def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
             if meta is None:
                 raise CampaignNotFound(_no_campaign(cid, services))
             counts = {s.value: n for s, n in store.counts(cid).items()}
-            left = sum(counts.get(s, 0) for s in ("pending", "dialing", "active"))
+            left = sum(counts.get(s, 0) for s in LEFT_TO_DO)
             _say(
                 console,
                 f"{cid}: {meta.state.value}, {left} rows left | "

@@ -27,7 +27,15 @@ from campaigns.campaign import open_campaign
 from campaigns.contacts import ContactList
 from campaigns.policy import DialPolicy
 from campaigns.report import ReportInfo, report_rows, write_report
-from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
+from campaigns.store import (
+    LIVE_STATES,
+    NOT_CALLABLE,
+    NOT_STARTED,
+    CampaignMeta,
+    CampaignState,
+    NewRow,
+    RowStore,
+)
 from dialer.clock import Clock, SystemClock
 from dialer.errors import ApiError, CampaignNotFound, DialerError, InputError, StoreError
 from dialer.settings import Settings
@@ -49,8 +57,6 @@ LEFT_AT_ONCE = "stopped at once (Ctrl-C twice): live calls were not followed to 
 WORKER_CHECK_EVERY_S = 30.0
 OUTAGE_RETRY_S = 2.0
 T = TypeVar("T")
-_NOT_STARTED = (RowStatus.PENDING, RowStatus.INVALID, RowStatus.DUPLICATE, RowStatus.SUPPRESSED)
-_NOT_CALLABLE = (RowStatus.INVALID, RowStatus.DUPLICATE, RowStatus.SUPPRESSED)
 
 
 class Ended(StrEnum):
@@ -144,7 +150,7 @@ def _preflight(job: Launch, client: VoxpriaClient) -> None:
 
 
 def callable_rows(store: RowStore, cid: str) -> int:
-    return sum(n for s, n in store.counts(cid).items() if s not in _NOT_CALLABLE)
+    return sum(n for s, n in store.counts(cid).items() if s not in NOT_CALLABLE)
 
 
 def _run_cluster(job: Launch, services: Services, meta: CampaignMeta) -> Ended:
@@ -164,7 +170,7 @@ def _run_cluster(job: Launch, services: Services, meta: CampaignMeta) -> Ended:
     def follow() -> CampaignState:
         nonlocal next_worker_check
         state = _state(store, cid)
-        if state not in (CampaignState.RUNNING, CampaignState.STOPPING):
+        if state not in LIVE_STATES:
             return state
         if stop.requested and state is CampaignState.RUNNING:
             store.update_campaign(cid, state=CampaignState.STOPPING)
@@ -177,10 +183,7 @@ def _run_cluster(job: Launch, services: Services, meta: CampaignMeta) -> Ended:
 
     try:
         with _signals_stop(stop, job, store, cid):
-            while (state := through_outages(follow, job.say, clock)) in (
-                CampaignState.RUNNING,
-                CampaignState.STOPPING,
-            ):
+            while (state := through_outages(follow, job.say, clock)) in LIVE_STATES:
                 clock.sleep(1.0)
     except KeyboardInterrupt:  # Ctrl-C twice: the workers go on stopping the campaign
         return Ended.LEFT
@@ -246,7 +249,7 @@ def _cluster_progress(store: RowStore, cid: str, now: float) -> Progress:
     from campaigns.runner import Progress
 
     counts = store.counts(cid)
-    started = sum(n for s, n in counts.items() if s not in _NOT_STARTED)
+    started = sum(n for s, n in counts.items() if s not in NOT_STARTED)
     return Progress(counts, started, store.in_flight(cid), store.next_pending_at(cid), now)
 
 

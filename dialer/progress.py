@@ -13,12 +13,11 @@ from rich.table import Table
 from rich.text import Text
 
 from campaigns.runner import Progress
-from campaigns.store import RowStatus
+from campaigns.store import CALLABLE_FINAL, LEFT_TO_DO, RowStatus
 
 PLAIN_EVERY_S = 5.0
 RATE_WINDOW_S = 60.0
 _ORDER = [s for s in RowStatus if s not in (RowStatus.READY, RowStatus.NOT_CALLED)]
-_LEFT = (RowStatus.PENDING, RowStatus.DIALING, RowStatus.ACTIVE)
 
 
 def _clock_time(epoch_s: float) -> str:
@@ -70,10 +69,10 @@ class ProgressView:
         return (n1 - n0) / (t1 - t0) * 60 if t1 > t0 else 0.0
 
     def _done(self, counts: Mapping[RowStatus, int]) -> int:
-        return sum(n for s, n in counts.items() if s.is_final and s in _CALLABLE_FINAL)
+        return sum(n for s, n in counts.items() if s in CALLABLE_FINAL)
 
     def _eta(self, p: Progress) -> str:
-        left = sum(p.counts.get(s, 0) for s in _LEFT)
+        left = sum(p.counts.get(s, 0) for s in LEFT_TO_DO)
         rate = self.rate_per_min()
         return _duration(left / rate * 60) if rate > 0 and left else "-"
 
@@ -108,18 +107,6 @@ class ProgressView:
             Text(""),
         )
         return grid
-
-
-_CALLABLE_FINAL = frozenset(
-    {
-        RowStatus.COMPLETED,
-        RowStatus.FAILED,
-        RowStatus.NO_ANSWER,
-        RowStatus.BUSY,
-        RowStatus.REJECTED,
-        RowStatus.UNKNOWN,
-    }
-)
 
 
 def summary_table(counts: Mapping[str, int], title: str) -> Table:

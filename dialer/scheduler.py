@@ -34,7 +34,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from campaigns.cron import Run
 from campaigns.schedule_file import ScheduledCampaign, ScheduleFile
-from campaigns.store import CampaignState, RowStore
+from campaigns.store import ENDED_STATES, RowStore
 from dialer.clock import Clock
 from dialer.errors import InputError
 from dialer.run_claims import Claim, RunClaims
@@ -46,7 +46,6 @@ TICK_S = 15.0  # the longest between two ticks; a run's start time wakes the bea
 MIN_TICK_S = 1.0
 RETRY_AFTER_S = 60.0  # a start that failed (API, Redis) is tried again after this
 REPORT_LOOKBACK_DAYS = 7  # a run's report is written if it ends within this many days
-_ENDED = frozenset({CampaignState.FINISHED, CampaignState.FAILED, CampaignState.STOPPED})
 
 StartRun = Callable[[DayRun], "Skipped | None"]  # raises InputError: the day fails for good
 WriteReport = Callable[[DayRun], None]
@@ -159,7 +158,7 @@ class Scheduler:
         if self.claims.state(cid) is not Claim.STARTED:
             return
         meta = self.store.get_campaign(cid)
-        if meta is None or meta.state not in _ENDED:
+        if meta is None or meta.state not in ENDED_STATES:
             return
         if not self.claims.settle(cid, Claim.STARTED, Claim.REPORTING):
             return  # another beat is writing it

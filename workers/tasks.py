@@ -18,7 +18,7 @@ from celery import Celery
 from campaigns.campaign import load_policy
 from campaigns.engine import Engine
 from campaigns.shift import Shift, ShiftPlan
-from campaigns.store import CampaignState
+from campaigns.store import LIVE_STATES, CampaignState
 from dialer.lease import Leases
 from dialer.logs import log_context
 from dialer.redis_keys import RedisKeys
@@ -28,7 +28,6 @@ log = logging.getLogger("dialer.workers")
 
 DRIVE_TASK = "dialer.drive"
 HANDOFF_MS = 60_000  # how long a queued shift may wait for a worker before its slot is freed
-LIVE_STATES = (CampaignState.RUNNING, CampaignState.STOPPING)
 REVIVE_EVERY_S = 10.0  # how often a worker looks for running campaigns left without shifts
 
 Enqueue = Callable[[str, int, str], None]
