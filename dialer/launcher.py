@@ -37,6 +37,7 @@ from campaigns.store import (
     RowStore,
 )
 from dialer.clock import Clock, SystemClock
+from dialer.console import say, warning_text
 from dialer.errors import ApiError, CampaignNotFound, DialerError, InputError, StoreError
 from dialer.settings import Settings
 
@@ -85,9 +86,7 @@ class Launch:
     csv_raw: bool = False  # --csv-raw: CSV cells exactly as read, formula-looking ones included
 
     def say(self, message: str | Text) -> None:
-        """Print as it is: paths, ids and API text are never read as rich markup, and lines
-        are never hard-wrapped (logs, long paths)."""
-        self.console.print(message, markup=False, highlight=False, soft_wrap=True)
+        say(self.console, message)
 
 
 def launch(job: Launch) -> Ended:
@@ -144,9 +143,7 @@ def _preflight(job: Launch, client: VoxpriaClient) -> None:
             f"{balance} {credits.currency or ''}".rstrip()
         )
     if credits.balance is not None and credits.balance <= 0:
-        job.say(
-            Text.assemble(("warning:", "yellow"), " the credit balance is 0: calls may be refused.")
-        )
+        job.say(warning_text("the credit balance is 0: calls may be refused."))
 
 
 def callable_rows(store: RowStore, cid: str) -> int:

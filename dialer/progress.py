@@ -14,6 +14,7 @@ from rich.text import Text
 
 from campaigns.runner import Progress
 from campaigns.store import CALLABLE_FINAL, LEFT_TO_DO, RowStatus
+from dialer.console import say
 
 PLAIN_EVERY_S = 5.0
 RATE_WINDOW_S = 60.0
@@ -55,7 +56,7 @@ class ProgressView:
             self._live.update(self._render(p))
         elif p.now - self._last_plain >= PLAIN_EVERY_S:
             self._last_plain = p.now
-            self.console.print(self.line(p), highlight=False, soft_wrap=True)
+            say(self.console, self.line(p))
 
     def close(self) -> None:
         if self._live is not None:
