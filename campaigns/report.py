@@ -32,7 +32,6 @@ import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Literal
 
@@ -53,6 +52,7 @@ from campaigns.store import (
     RowStatus,
 )
 from campaigns.summary import SummaryCounter
+from dialer.durations import iso_utc_text
 from dialer.errors import DialerError, InputError
 
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -786,4 +786,4 @@ def _insert_status_chart(
 def _iso_utc(epoch_s: float | None) -> str:
     if epoch_s is None:
         return ""
-    return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_utc_text(epoch_s)

@@ -27,6 +27,7 @@ from campaigns.report import check_report_path
 from campaigns.schedule_file import ScheduledCampaign, ScheduleFile, load_schedule_file
 from dialer.clock import Clock, SystemClock
 from dialer.console import say
+from dialer.durations import iso_utc_text
 from dialer.errors import CampaignNotFound, InputError
 from dialer.launcher import Ended, launch, write_campaign_report
 from dialer.scheduled_run import DayRun, RunOptions, Skipped, prepare
@@ -220,7 +221,7 @@ def _scheduler(
         write_campaign_report(store, run.campaign_id, run.campaign.report_path(run.day))
 
     def say_at(message: str) -> None:
-        say(console, f"{_now(clock):%Y-%m-%dT%H:%M:%SZ} {message}")
+        say(console, f"{iso_utc_text(clock.now())} {message}")
 
     owner = f"{socket.gethostname()}:{os.getpid()}"
     claims = RedisRunClaims(services.redis, RedisKeys(), owner)
