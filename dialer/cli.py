@@ -53,7 +53,7 @@ def main() -> None:
 
         say_error(exc)
         sys.exit(exc.exit_code)
-    except Exception as exc:  # a SQLite or Redis failure the stores did not translate
+    except Exception as exc:  # SQLite or Redis outside the stores (leases, run claims)
         failure = store_failure(exc)
         if failure is None:
             raise

@@ -234,6 +234,8 @@ def through_outages(
 
 
 def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, StoreError) and exc.__cause__ is not None:
+        exc = exc.__cause__  # what Redis said, not the advice: the outage is waited out
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
