@@ -36,7 +36,7 @@ from dialer.errors import ApiError, ApiUnavailable, AuthError
 from dialer.limiter import Limiter
 from dialer.metrics import NO_METRICS, Recorder
 
-log = logging.getLogger("dialer.engine")
+log = logging.getLogger(__name__)
 
 # Clocks differ between this machine and the API: a call created this much before the intent
 # was written may still be ours.

@@ -17,7 +17,7 @@ from dialer.clock import Clock
 from dialer.errors import AuthError
 from dialer.lease import Leases
 
-log = logging.getLogger("dialer.shift")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

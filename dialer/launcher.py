@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # imported where used: httpx, redis and the engine cost half 
     from dialer.client import VoxpriaClient
     from dialer.services import Services
 
-log = logging.getLogger("dialer.launcher")
+log = logging.getLogger(__name__)
 
 NO_WORKERS = (
     "No worker is consuming the queue at REDIS_URL yet: the campaign waits for one. Start "

@@ -40,7 +40,7 @@ from dialer.errors import InputError
 from dialer.run_claims import Claim, RunClaims
 from dialer.scheduled_run import DayRun, Skipped
 
-log = logging.getLogger("dialer.scheduler")
+log = logging.getLogger(__name__)
 
 TICK_S = 15.0  # the longest between two ticks; a run's start time wakes the beat sooner
 MIN_TICK_S = 1.0

@@ -24,7 +24,7 @@ from dialer.logs import log_context
 from dialer.redis_keys import RedisKeys
 from workers.context import WorkerContext
 
-log = logging.getLogger("dialer.workers")
+log = logging.getLogger(__name__)
 
 DRIVE_TASK = "dialer.drive"
 HANDOFF_MS = 60_000  # how long a queued shift may wait for a worker before its slot is freed

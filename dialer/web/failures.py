@@ -28,7 +28,7 @@ from dialer.printable import printable
 from dialer.store_errors import store_failure
 from dialer.web.templating import Pages
 
-log = logging.getLogger("dialer.web")
+log = logging.getLogger(__name__)
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 UNEXPECTED = (
