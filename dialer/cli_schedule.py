@@ -27,7 +27,7 @@ from campaigns.report import check_report_path
 from campaigns.schedule_file import ScheduledCampaign, ScheduleFile, load_schedule_file
 from dialer.clock import Clock, SystemClock
 from dialer.console import say
-from dialer.durations import iso_utc_text
+from dialer.durations import iso_utc_text, local_text, utc_text
 from dialer.errors import CampaignNotFound, InputError
 from dialer.launcher import Ended, launch, write_campaign_report
 from dialer.scheduled_run import DayRun, RunOptions, Skipped, prepare
@@ -87,8 +87,8 @@ def _describe(schedule_file: ScheduleFile, campaign: ScheduledCampaign, now: dat
     if not runs:
         return [*lines, "  never runs: the expression matches no date in the next four years"]
     for run in runs:
-        local, utc = run.starts_at.astimezone(zone), run.starts_at.astimezone(UTC)
-        lines.append(f"  {local:%a %Y-%m-%d %H:%M %Z}   ({utc:%Y-%m-%d %H:%M} UTC)")
+        local = local_text(run.starts_at, zone, weekday=True)
+        lines.append(f"  {local}   ({utc_text(run.starts_at.timestamp())})")
     contacts = campaign.contacts_path(runs[0].local_date)
     there = "there" if contacts.exists() else f'not there yet; missing = "{campaign.missing}"'
     lines.append(f"  next run's list: {contacts} ({there})")
@@ -191,7 +191,7 @@ def _announce(scheduler: Scheduler) -> None:
     for campaign in scheduler.file.campaigns:
         zone = campaign.schedule.zone
         runs = campaign.schedule.next_runs(now, 1)
-        when = [f"{run.starts_at.astimezone(zone):%a %Y-%m-%d %H:%M %Z}" for run in runs]
+        when = [local_text(run.starts_at, zone, weekday=True) for run in runs]
         scheduler.say(f"{campaign.name}: next run {when[0] if when else 'never'}")
 
 

@@ -8,7 +8,7 @@ and the contacts may all be in different zones.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from dialer.errors import InputError
 
@@ -17,6 +17,7 @@ __all__ = [
     "duration_text",
     "eta_text",
     "iso_utc_text",
+    "local_text",
     "parse_duration_s",
     "rate_text",
     "utc_text",
@@ -84,6 +85,13 @@ def rate_text(per_s: float) -> str:
 def utc_text(epoch_s: float) -> str:
     """`2026-12-01 15:20 UTC`."""
     return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def local_text(moment: datetime, zone: tzinfo, *, weekday: bool = False) -> str:
+    """`2026-12-01 09:00 EST` (`Tue 2026-12-01 09:00 EST` with `weekday`): a time in a
+    campaign's own zone, the zone named."""
+    day = "%a " if weekday else ""
+    return moment.astimezone(zone).strftime(f"{day}%Y-%m-%d %H:%M %Z")
 
 
 def iso_utc_text(epoch_s: float) -> str:

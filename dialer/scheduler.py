@@ -36,6 +36,7 @@ from campaigns.cron import Run
 from campaigns.schedule_file import ScheduledCampaign, ScheduleFile
 from campaigns.store import ENDED_STATES, RowStore
 from dialer.clock import Clock
+from dialer.durations import local_text
 from dialer.errors import InputError
 from dialer.run_claims import Claim, RunClaims
 from dialer.scheduled_run import DayRun, Skipped
@@ -143,10 +144,10 @@ class Scheduler:
         cid = run.campaign_id
         self._settled.add(cid)
         if self.claims.state(cid) is None and self.store.get_campaign(cid) is None:
-            closes = catch_up_until(run.campaign, scheduled).astimezone(run.campaign.schedule.zone)
+            closes = local_text(catch_up_until(run.campaign, scheduled), run.campaign.schedule.zone)
             self.say(
                 f"{cid}: missed: no beat was running at {_local(run.campaign, scheduled)} and "
-                f"the day's window closed at {closes:%Y-%m-%d %H:%M %Z}. To run it anyway: "
+                f"the day's window closed at {closes}. To run it anyway: "
                 f"{run.command}"
             )
 
@@ -174,7 +175,7 @@ class Scheduler:
 
 
 def _local(campaign: ScheduledCampaign, run: Run) -> str:
-    return f"{run.starts_at.astimezone(campaign.schedule.zone):%Y-%m-%d %H:%M %Z}"
+    return local_text(run.starts_at, campaign.schedule.zone)
 
 
 def run_beat(scheduler: Scheduler, keep_going: Callable[[], bool] = lambda: True) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from dialer.durations import (
@@ -9,6 +12,7 @@ from dialer.durations import (
     duration_text,
     eta_text,
     iso_utc_text,
+    local_text,
     parse_duration_s,
     rate_text,
     utc_text,
@@ -60,3 +64,10 @@ def test_times_are_written_in_utc_with_the_zone_named() -> None:
     assert iso_utc_text(MOMENT_S) == "2026-12-01T15:20:07Z"
     assert formatting.utc_text(MOMENT_S) == utc_text(MOMENT_S)
     assert formatting.utc_text(None) == "-"
+
+
+def test_a_scheduled_time_is_written_in_its_campaigns_zone_with_the_zone_named() -> None:
+    moment = datetime.fromtimestamp(MOMENT_S, UTC)
+    new_york = ZoneInfo("America/New_York")
+    assert local_text(moment, new_york) == "2026-12-01 10:20 EST"
+    assert local_text(moment, new_york, weekday=True) == "Tue 2026-12-01 10:20 EST"
