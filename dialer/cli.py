@@ -20,6 +20,7 @@ from click.core import ParameterSource
 
 from campaigns.history import DEFAULT_RECALL_AFTER_S, CallCap
 from dialer.cli_lazy import LazyGroup
+from dialer.durations import hours_text
 from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.settings import Rate, Secret, Settings
 from dialer.store_errors import store_failure
@@ -145,7 +146,7 @@ def _default_report(contacts: Path) -> Path:
 @click.option(
     "--recall-after",
     help="A number any other campaign called more recently than this is not called "
-    f"(suppressed); 0 turns the guard off (default: {DEFAULT_RECALL_AFTER_S / 3600:g}h).",
+    f"(suppressed); 0 turns the guard off (default: {hours_text(DEFAULT_RECALL_AFTER_S)}).",
 )
 @click.option(
     "--in-doubt",

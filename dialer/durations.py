@@ -16,6 +16,7 @@ __all__ = [
     "age_text",
     "duration_text",
     "eta_text",
+    "hours_text",
     "iso_utc_text",
     "local_text",
     "parse_duration_s",
@@ -37,6 +38,11 @@ def parse_duration_s(text: str, *, name: str) -> float:
     if unit not in units or value < 0:
         raise InputError(f"{name} {text!r} is not a duration: write it like 90s, 30m or 2h.")
     return value * units[unit]
+
+
+def hours_text(seconds: float) -> str:
+    """`24h`, `0.5h`: a duration in hours as people write it (and `parse_duration_s` reads)."""
+    return f"{seconds / 3600:g}h"
 
 
 def duration_text(seconds: float, *, endless: str = "forever") -> str:

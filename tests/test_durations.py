@@ -11,6 +11,7 @@ from dialer.durations import (
     age_text,
     duration_text,
     eta_text,
+    hours_text,
     iso_utc_text,
     local_text,
     parse_duration_s,
@@ -47,6 +48,11 @@ def test_an_endless_duration_says_so_in_the_words_of_its_door() -> None:
     assert duration_text(float("inf")) == "forever"  # the dry run's estimate
     assert formatting.duration_text(float("inf")) == "never"  # the page
     assert formatting.duration_text(None) == "-"
+
+
+def test_a_default_duration_is_shown_as_it_would_be_written() -> None:
+    assert (hours_text(86_400), hours_text(1800)) == ("24h", "0.5h")
+    assert parse_duration_s(hours_text(86_400), name="x") == 86_400
 
 
 def test_the_live_eta_and_the_age_of_a_call_are_compact() -> None:
