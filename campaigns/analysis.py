@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import phonenumbers
 
-from campaigns.summary import API_FINAL_STATUSES, RUN_DATE_COLUMN
+from campaigns.store import API_FINAL
+from campaigns.summary import RUN_DATE_COLUMN
 
 if TYPE_CHECKING:
     from campaigns.report import ReportRow
@@ -121,7 +122,7 @@ def outcome_frame_of(collector: OutcomeCollector) -> pd.DataFrame:
             "called_at": _called_at(c._called_at_s, c._started_at),
         }
     )
-    frame["called"] = frame["status"].isin(API_FINAL_STATUSES) & (frame["attempts"] > 0)
+    frame["called"] = frame["status"].isin([str(s) for s in API_FINAL]) & (frame["attempts"] > 0)
     frame["answered"] = frame["status"] == "completed"
     zones = pd.Series(c._zones, dtype="string")
     frame["zone"] = zones.where(frame["called_at"].notna(), "")

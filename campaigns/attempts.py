@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns.history import HistoryEntry
 from campaigns.report import write_text_table
-from campaigns.store import CampaignMeta, Row, RowStatus, RowStore
+from campaigns.store import API_FINAL, CampaignMeta, Row, RowStatus, RowStore
+from dialer.durations import iso_utc_text
 
 ATTEMPT_COLUMNS = (
     "attempted_at_utc",
@@ -31,7 +32,6 @@ ATTEMPT_COLUMNS = (
     "message",
 )
 
-API_FINAL = frozenset({"completed", "failed", "no_answer", "busy"})
 # No number, or the number's calls belong to an earlier row.
 _NEVER_DIALLED = (RowStatus.INVALID, RowStatus.DUPLICATE)
 
@@ -70,7 +70,7 @@ def _line(row: Row, entry: HistoryEntry, window: str, latest: bool) -> list[str]
     at = datetime.fromtimestamp(entry.at, UTC)
     outcome, message = _outcome(row, entry, latest)
     return [
-        at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        iso_utc_text(entry.at),
         str(row.idx + 1),
         row.to_number,
         "; ".join(row.zones),

@@ -10,7 +10,8 @@ The list is the store's, not an account's: a person who opted out did so whateve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+
+from dialer.durations import utc_text
 
 MAX_REASON_CHARS = 200
 
@@ -25,7 +26,7 @@ class DncEntry:
     def message(self) -> str:
         """The report's `error` for a row this entry stopped (stored with the entry, so both
         stores say it the same way)."""
-        since = datetime.fromtimestamp(self.added_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        since = utc_text(self.added_at)
         reason = f" ({self.reason})" if self.reason else ""
         return f"on the do-not-call list since {since}{reason}"
 

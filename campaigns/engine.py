@@ -1,7 +1,8 @@
 """The dialing engine: plain functions of one campaign over a store, a limiter and an API client.
 
-The embedded runner and the Celery tasks both drive it through `step()`; neither holds any state
-the store does not, so any process can pick up where another stopped.
+The embedded runner (campaigns.runner) and a worker's shifts (campaigns.shift) both drive it
+through `dial_next()`, `poll_safely()` and `sweep()`; neither holds any state the store does
+not, so any process can pick up where another stopped.
 
 The dial path, each step durable before the next (DESIGN.md):
   claim a due row (lease) -> calling window open? -> account and agent limits (one atomic
@@ -28,7 +29,7 @@ from datetime import datetime
 from campaigns.history import CallCap, DialGuard
 from campaigns.policy import DialPolicy
 from campaigns.spend import SpendGuard
-from campaigns.store import CampaignState, DueCall, Row, RowStatus, RowStore
+from campaigns.store import LEFT_TO_DO, CampaignState, DueCall, Row, RowStatus, RowStore
 from dialer.call import Ambiguous, Call, Created, NotSent, Rejected, Throttled
 from dialer.client import VoxpriaClient
 from dialer.clock import Clock
@@ -36,7 +37,7 @@ from dialer.errors import ApiError, ApiUnavailable, AuthError
 from dialer.limiter import Limiter
 from dialer.metrics import NO_METRICS, Recorder
 
-log = logging.getLogger("dialer.engine")
+log = logging.getLogger(__name__)
 
 # Clocks differ between this machine and the API: a call created this much before the intent
 # was written may still be ours.
@@ -418,9 +419,7 @@ class Engine:
     # --- the whole picture ---
     def is_done(self) -> bool:
         counts = self.store.counts(self.campaign_id)
-        return not any(
-            counts.get(s, 0) for s in (RowStatus.PENDING, RowStatus.DIALING, RowStatus.ACTIVE)
-        )
+        return not any(counts.get(s, 0) for s in LEFT_TO_DO)
 
     def next_poll_in(self) -> float:
         next_at = self.store.next_poll_at(self.campaign_id)

@@ -29,7 +29,7 @@ from dialer.call import Call, CallStatus
 from dialer.client import parse_call
 from dialer.printable import printable
 
-log = logging.getLogger("dialer.events")
+log = logging.getLogger(__name__)
 
 # Event names that mean the call is over, and the final status each one can only mean.
 ENDING_EVENTS = frozenset({"call.completed", "call.failed", "call.ended"})

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from dialer.durations import age_text
+
 # Long enough that re-saving, renaming, fixing or re-uploading a list the same day (a calling
 # day is at most ~13 h of a 08:00-21:00 window, plus time to notice) calls nobody twice; short
 # enough that a list run again the next day is called. Daily runs of a campaign file are one
@@ -82,17 +84,6 @@ class HistoryEntry:
     @property
     def is_call(self) -> bool:
         return self.status not in NOT_A_CALL
-
-
-def age_text(age_s: float) -> str:
-    """`14 min`, `45 s`, `3 h`: how long ago, roughly. Mirrored by `_LUA_AGE` in
-    redis_store (tests compare the two stores' messages)."""
-    age = max(int(age_s), 0)
-    if age < 60:
-        return f"{age} s"
-    if age < 7200:
-        return f"{age // 60} min"
-    return f"{age // 3600} h"
 
 
 def recall_error(age_s: float, campaign: str) -> str:

@@ -33,7 +33,7 @@ from campaigns.store import NewRow
 PARALLEL_MIN_BYTES = 8 << 20  # about 100,000 rows of a typical CRM export
 CHUNK_ROWS = 20_000
 _CHUNKS_AHEAD_PER_WORKER = 2
-log = logging.getLogger("campaigns.list_pass")
+log = logging.getLogger(__name__)
 
 
 def usable_cores() -> int:

@@ -22,6 +22,7 @@ from campaigns.list_pass import read_list
 from campaigns.report import ReportInfo, dry_run_rows, write_report
 from campaigns.store import NewRow, RowStatus
 from campaigns.windows import CallingWindow
+from dialer.durations import duration_text, rate_text
 
 # One POST /calls per call, plus polling for its end: the batched poller reads many calls per
 # list page, so about half a request per call on average (webhooks lower it further).
@@ -153,10 +154,10 @@ def format_plan(plan: Plan) -> str:
             "window together: they would end not_called."
         )
     lines.append("")
-    lines.append(f"Pace: {_rate_text(plan.rate_per_s)}, set by {plan.limited_by}.")
+    lines.append(f"Pace: {rate_text(plan.rate_per_s)}, set by {plan.limited_by}.")
     ready = plan.counts.get("ready", 0)
     lines.append(
-        f"Estimated run time: {_duration_text(plan.estimated_run_s)} for {ready:,} calls"
+        f"Estimated run time: {duration_text(plan.estimated_run_s)} for {ready:,} calls"
         + (", longer where windows close." if not plan.window.is_always_open else ".")
     )
     return "\n".join(lines)
@@ -168,30 +169,8 @@ def _opening_text(opening: ZoneOpening, now: float) -> str:
     if opening.opens_at <= now:
         return "open now"
     local = datetime.fromtimestamp(opening.opens_at, ZoneInfo(opening.zone))
-    wait = _duration_text(opening.opens_at - now)
+    wait = duration_text(opening.opens_at - now)
     return f"opens in {wait} ({local:%a %H:%M} local)"
-
-
-def _rate_text(rate_per_s: float) -> str:
-    if rate_per_s >= 1:
-        return f"{rate_per_s:.3g} calls/s"
-    if rate_per_s * 60 >= 1:
-        return f"{rate_per_s * 60:.3g} calls/min"
-    return f"{rate_per_s * 3600:.3g} calls/h"
-
-
-def _duration_text(seconds: float) -> str:
-    if seconds == float("inf"):
-        return "forever"
-    whole = round(seconds)
-    days, rest = divmod(whole, 86_400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h {minutes:02d}m"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
 def plan_contact_list(

@@ -29,6 +29,7 @@ from campaigns.store import (
 from dialer.call import Call
 from dialer.errors import StoreError
 from dialer.redis_keys import RedisKeys
+from dialer.store_errors import translate_store_errors
 
 _BATCH = 2000
 EVENT_TTL_S = 7 * 86400  # webhook deliveries are retried for minutes; a week is plenty
@@ -306,6 +307,7 @@ def _new_row_fields(r: NewRow) -> dict[str, str]:
     return fields
 
 
+@translate_store_errors  # a Redis failure leaves as a StoreError that says what to do
 class RedisStore:
     """Needs a client made with `decode_responses=True`."""
 

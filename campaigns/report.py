@@ -32,7 +32,6 @@ import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Literal
 
@@ -43,8 +42,17 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from campaigns.report_csv import write_csv
-from campaigns.store import CampaignMeta, CampaignState, NewRow, Row, RowStatus
+from campaigns.store import (
+    API_FINAL,
+    LIVE_STATES,
+    CampaignMeta,
+    CampaignState,
+    NewRow,
+    Row,
+    RowStatus,
+)
 from campaigns.summary import SummaryCounter
+from dialer.durations import iso_utc_text
 from dialer.errors import DialerError, InputError
 
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -78,9 +86,9 @@ _LITERAL_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not \t \n \r
 
 _STOPPED_BEFORE_CONFIRMED = "the run stopped before this call could be confirmed"
-# By campaign state (compared as text: `stopping` exists only in newer stores).
+# By campaign state (compared as text: `stopping` exists only in newer stores). In a live
+# state (LIVE_STATES) dialing rows are still being confirmed.
 _CALLING_STATES = frozenset({"running"})  # pending rows may still be called
-_FOLLOWING_STATES = frozenset({"running", "stopping"})  # dialing rows are still being confirmed
 _NOT_CALLED_BECAUSE = {
     "stopping": "the run is stopping: this row will not be called",
     "stopped": "the run was stopped before this row was called",
@@ -170,7 +178,6 @@ def report_rows(rows: Iterable[Row], state: CampaignState, reason: str = "") -> 
         )
 
 
-_API_FINAL = frozenset({"completed", "failed", "no_answer", "busy"})
 _REDIAL_NOT_MADE = "the run ended before the redial this status allowed"
 _STILL_LIVE = "the call was still live when the run stopped: resume the run to follow it"
 
@@ -180,18 +187,18 @@ def _where_it_stands(row: Row, state: str, reason: str = "") -> tuple[str, str]:
     if row.status == RowStatus.PENDING:
         if state in _CALLING_STATES:
             return "pending", row.error
-        if row.attempts and row.live_status in _API_FINAL:  # a redial the run never made
+        if row.attempts and row.live_status in API_FINAL:  # a redial the run never made
             return row.live_status, row.error or _REDIAL_NOT_MADE
         reason = reason or _NOT_CALLED_BECAUSE.get(
             state, "the run ended before this row was called"
         )
         return "not_called", row.error or reason
     if row.status == RowStatus.DIALING:
-        if state in _FOLLOWING_STATES:
+        if state in LIVE_STATES:
             return "dialing", row.error
         return "unknown", row.error or _STOPPED_BEFORE_CONFIRMED
     if row.status == RowStatus.ACTIVE:
-        if state in _FOLLOWING_STATES:
+        if state in LIVE_STATES:
             return row.live_status or "queued", row.error
         return "unknown", row.error or _STILL_LIVE
     return str(row.status), row.error
@@ -779,4 +786,4 @@ def _insert_status_chart(
 def _iso_utc(epoch_s: float | None) -> str:
     if epoch_s is None:
         return ""
-    return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_utc_text(epoch_s)

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from campaigns.engine import Engine
-from campaigns.store import CampaignState
+from campaigns.store import LIVE_STATES, CampaignState
 from dialer.clock import Clock
 from dialer.errors import AuthError
 from dialer.lease import Leases
 
-log = logging.getLogger("dialer.shift")
+log = logging.getLogger(__name__)
 
 SLOT_LEASE_MS = 20_000  # a running shift's hold on its slot (ShiftPlan.lease_ms)
 
@@ -77,7 +77,7 @@ class Shift:
                     p.dispatcher_key, p.dispatcher_token, p.dispatcher_lease_ms
                 )
                 next_upkeep = now + p.state_every_s
-            if state not in (CampaignState.RUNNING, CampaignState.STOPPING):
+            if state not in LIVE_STATES:
                 return state
             # Dial first: a limiter slot that just opened is taken before anything else.
             wait_s = e.dial_next() if state is CampaignState.RUNNING else next_upkeep - now

@@ -16,7 +16,7 @@ from dialer.clock import Clock
 from dialer.errors import ApiError, AuthError, InputError
 from dialer.limiter import Limiter
 
-log = logging.getLogger("dialer.spend")
+log = logging.getLogger(__name__)
 
 EVERY_CALLS = 5
 EVERY_S = 10.0

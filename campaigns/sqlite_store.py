@@ -41,6 +41,7 @@ from campaigns.store import (
 )
 from dialer.call import Call
 from dialer.errors import StoreError
+from dialer.store_errors import translate_store_errors
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -176,6 +177,7 @@ def _entry(rec: tuple[Any, ...]) -> HistoryEntry:
     return HistoryEntry(*rec)
 
 
+@translate_store_errors  # a SQLite failure leaves as a StoreError that says what to do
 class SqliteStore:
     """`account` tags the contact history (dialer.redis_keys.account_tag): a state folder used
     with two API keys keeps two histories."""

@@ -25,7 +25,7 @@ from typing import Protocol
 
 from campaigns.dnc import DncEntry
 from campaigns.history import DialGuard, HistoryEntry
-from dialer.call import Call
+from dialer.call import FINAL_STATUSES, Call
 
 
 class RowStatus(StrEnum):
@@ -50,10 +50,22 @@ class RowStatus(StrEnum):
 
     @property
     def is_final(self) -> bool:
-        return self not in (RowStatus.PENDING, RowStatus.DIALING, RowStatus.ACTIVE)
+        return self not in LEFT_TO_DO
 
 
-IN_FLIGHT = (RowStatus.DIALING, RowStatus.ACTIVE)
+# The groups of row statuses, named once: every count, query and page uses these.
+LEFT_TO_DO: frozenset[RowStatus] = frozenset(
+    {RowStatus.PENDING, RowStatus.DIALING, RowStatus.ACTIVE}
+)  # still to dial or to follow: a run is done when no row is left in these
+IN_FLIGHT = (RowStatus.DIALING, RowStatus.ACTIVE)  # a POST sent: a call may be live
+API_FINAL: frozenset[RowStatus] = frozenset(RowStatus(s.value) for s in FINAL_STATUSES)
+# stored final by the loader: never dialled
+NOT_CALLABLE: frozenset[RowStatus] = frozenset(
+    {RowStatus.INVALID, RowStatus.DUPLICATE, RowStatus.SUPPRESSED}
+)
+NOT_STARTED: frozenset[RowStatus] = NOT_CALLABLE | {RowStatus.PENDING}  # no call made yet
+# where a callable row ends: the API's final statuses, or the dialer's verdict on the call
+CALLABLE_FINAL: frozenset[RowStatus] = API_FINAL | {RowStatus.REJECTED, RowStatus.UNKNOWN}
 
 
 class CampaignState(StrEnum):
@@ -62,6 +74,13 @@ class CampaignState(StrEnum):
     STOPPED = "stopped"  # cancelled by the user: resumable
     FINISHED = "finished"
     FAILED = "failed"  # stopped by an error that stops everything (a refused API key)
+
+
+# a run goes on (or is stopping): its live calls are still followed
+LIVE_STATES: frozenset[CampaignState] = frozenset({CampaignState.RUNNING, CampaignState.STOPPING})
+ENDED_STATES: frozenset[CampaignState] = frozenset(
+    {CampaignState.STOPPED, CampaignState.FINISHED, CampaignState.FAILED}
+)
 
 
 @dataclass(frozen=True)

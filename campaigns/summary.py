@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from campaigns.store import API_FINAL
+
 # The contract's report statuses, in the contract's order: a summary lists every one of them,
 # zero included, so two reports line up. Mid-run statuses (pending, dialing, ringing...) follow.
 REPORT_STATUSES: tuple[str, ...] = (
@@ -26,9 +28,6 @@ REPORT_STATUSES: tuple[str, ...] = (
 
 # An export's first column: the local date of the run a row came from.
 RUN_DATE_COLUMN = "run_date"
-
-# The API's final statuses: the calls that reached an end the API reported.
-API_FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "no_answer", "busy"})
 
 
 @dataclass
@@ -63,7 +62,7 @@ class SummaryCounter:
     @property
     def answer_rate(self) -> float | None:
         """completed / calls that reached a final API status; None when no call did."""
-        reached = sum(self.by_status.get(status, 0) for status in API_FINAL_STATUSES)
+        reached = sum(self.by_status.get(status, 0) for status in API_FINAL)
         if reached == 0:
             return None
         return self.by_status.get("completed", 0) / reached

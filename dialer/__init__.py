@@ -1,1 +1,3 @@
-"""Talking to Voxpria: settings, errors, the API client, the limiter, the simulator, the CLI."""
+"""The ground (settings, errors, clock, Redis keys, leases, limiter), the Voxpria API client and
+its simulator, and the applications on top: the CLI, the web page, the webhook receiver, the
+beat."""

@@ -20,6 +20,7 @@ from click.core import ParameterSource
 
 from campaigns.history import DEFAULT_RECALL_AFTER_S, CallCap
 from dialer.cli_lazy import LazyGroup
+from dialer.durations import hours_text
 from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.settings import Rate, Secret, Settings
 from dialer.store_errors import store_failure
@@ -28,7 +29,6 @@ from dialer.store_errors import store_failure
 # httpx, redis, rich and the engine cost a second of start-up): `dialer --help` stays quick.
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.text import Text
 
     from campaigns.contacts import ContactList
     from campaigns.policy import DialPolicy, PollPolicy
@@ -50,24 +50,24 @@ def main() -> None:
         exc.show()
         sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
     except DialerError as exc:
-        from rich.console import Console
-        from rich.text import Text
+        from dialer.console import say_error
 
-        _say(Console(stderr=True), Text.assemble(("error:", "bold red"), f" {exc}"))
+        say_error(exc)
         sys.exit(exc.exit_code)
-    except Exception as exc:  # a SQLite or Redis failure the stores did not translate
+    except Exception as exc:  # SQLite or Redis outside the stores (leases, run claims)
         failure = store_failure(exc)
         if failure is None:
             raise
-        from rich.console import Console
-        from rich.text import Text
+        from dialer.console import say_error
 
-        _say(Console(stderr=True), Text.assemble(("error:", "bold red"), f" {failure}"))
+        say_error(failure)
         sys.exit(failure.exit_code)
     except KeyboardInterrupt:
         from rich.console import Console
 
-        Console(stderr=True).print("Stopped at once. Run the same command again to resume.")
+        from dialer.console import say
+
+        say(Console(stderr=True), "Stopped at once. Run the same command again to resume.")
         sys.exit(EXIT_INTERRUPTED)
 
 
@@ -75,12 +75,6 @@ def main() -> None:
 @click.version_option(package_name="voxpria-dialer")
 def cli() -> None:
     pass
-
-
-def _say(console: Console, message: str | Text) -> None:
-    """Print a message as it is: paths, ids and API text are never read as rich markup (a file
-    named `list [final].csv` stays so), and lines are never hard-wrapped (logs, long paths)."""
-    console.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -152,7 +146,7 @@ def _default_report(contacts: Path) -> Path:
 @click.option(
     "--recall-after",
     help="A number any other campaign called more recently than this is not called "
-    f"(suppressed); 0 turns the guard off (default: {DEFAULT_RECALL_AFTER_S / 3600:g}h).",
+    f"(suppressed); 0 turns the guard off (default: {hours_text(DEFAULT_RECALL_AFTER_S)}).",
 )
 @click.option(
     "--in-doubt",
@@ -305,6 +299,7 @@ def _dry_run(
     from campaigns.plan import dry_run, format_plan
     from campaigns.report import ReportInfo
     from dialer.clock import SystemClock
+    from dialer.console import say
 
     now = SystemClock().now()
     info = ReportInfo("", policy.agent_id, str(contacts.path), "dry run", None, None)
@@ -319,11 +314,11 @@ def _dry_run(
         policy.agent_rate.per_s if policy.agent_rate else None,
         csv_raw=csv_raw,
     )
-    _say(console, f"List: {contacts.reading_note}")
-    _say(console, format_plan(plan))
-    _say(console, _recent_calls_text(contacts, policy, settings, now))
-    _say(console, _balance_text(settings, policy))
-    _say(console, f"Nobody was called (dry run). Report: {report}")
+    say(console, f"List: {contacts.reading_note}")
+    say(console, format_plan(plan))
+    say(console, _recent_calls_text(contacts, policy, settings, now))
+    say(console, _balance_text(settings, policy))
+    say(console, f"Nobody was called (dry run). Report: {report}")
 
 
 def _balance_text(settings: Settings, policy: DialPolicy) -> str:
@@ -433,6 +428,7 @@ def report(campaign_id: str, out: Path | None, analysis: Path | None, csv_raw: b
 
     from campaigns.report import check_report_path
     from dialer.clock import SystemClock
+    from dialer.console import say
     from dialer.launcher import write_campaign_report
     from dialer.progress import summary_table
     from dialer.services import open_services
@@ -453,10 +449,10 @@ def report(campaign_id: str, out: Path | None, analysis: Path | None, csv_raw: b
     finally:
         services.close()
     if analysis is not None:
-        _say(Console(), f"Analysis: {analysis}")
+        say(Console(), f"Analysis: {analysis}")
     if out is not None:
         Console().print(summary_table(counts, f"Campaign {campaign_id}"))
-        _say(Console(), f"Report: {out}")
+        say(Console(), f"Report: {out}")
 
 
 def _write_analysis(store: RowStore, campaign_id: str, path: Path) -> None:
@@ -491,8 +487,9 @@ def _no_campaign(campaign_id: str, services: Services) -> str:
 def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
     from rich.console import Console
 
-    from campaigns.store import CampaignMeta, CampaignState
+    from campaigns.store import LEFT_TO_DO, CampaignMeta, CampaignState
     from dialer.clock import SystemClock
+    from dialer.console import say
     from dialer.launcher import through_outages
     from dialer.services import open_services
     from dialer.status_report import status_view
@@ -508,7 +505,7 @@ def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
             raise CampaignNotFound(_no_campaign(campaign_id, services))
         if as_json or campaign_id is None:
             for line in status_view(services, clock, campaign_id, wait, as_json):
-                _say(console, line)
+                say(console, line)
             return
         cid: str = campaign_id
 
@@ -517,26 +514,26 @@ def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
             if meta is None:
                 raise CampaignNotFound(_no_campaign(cid, services))
             counts = {s.value: n for s, n in store.counts(cid).items()}
-            left = sum(counts.get(s, 0) for s in ("pending", "dialing", "active"))
-            _say(
+            left = sum(counts.get(s, 0) for s in LEFT_TO_DO)
+            say(
                 console,
                 f"{cid}: {meta.state.value}, {left} rows left | "
                 + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())),
             )
             return meta, left
 
-        say = partial(_say, Console(stderr=True))
+        on_stderr = partial(say, Console(stderr=True))
         while True:
             # a Redis outage is waited out (said once); without --wait, for a while only
-            meta, left = through_outages(look, say, clock, None if wait else STATUS_OUTAGE_S)
+            meta, left = through_outages(look, on_stderr, clock, None if wait else STATUS_OUTAGE_S)
             if not wait or meta.state is not CampaignState.RUNNING or left == 0:
                 break
             clock.sleep(2.0)
         if meta.reason:
-            _say(console, f"reason: {meta.reason}")
+            say(console, f"reason: {meta.reason}")
         if services.cluster:
             for line in status_view(services, clock, campaign_id, False, False, workers_only=True):
-                _say(console, line)
+                say(console, line)
     finally:
         services.close()
 
@@ -644,6 +641,7 @@ def doctor(agent_id: str | None) -> None:
 
     from dialer.client import Timeouts, VoxpriaClient
     from dialer.clock import SystemClock
+    from dialer.console import say
     from dialer.doctor import RELIES_ON, Level, examine
 
     settings = Settings.from_env()
@@ -653,9 +651,9 @@ def doctor(agent_id: str | None) -> None:
     timeouts = Timeouts(read_s=settings.http_read_timeout_s)
     with VoxpriaClient(settings.base_url, settings.api_key, timeouts=timeouts) as client:
         for finding in examine(client, agent_id, clock.now()):
-            _say(console, finding.line())
+            say(console, finding.line())
             worst = Level.FAIL if Level.FAIL in (worst, finding.level) else worst
-    _say(console, RELIES_ON)
+    say(console, RELIES_ON)
     if worst is Level.FAIL:
         sys.exit(1)
 

@@ -32,6 +32,7 @@ def audit(campaign_id: str, out: Path) -> None:
 
     from campaigns.attempts import attempt_lines, write_attempts
     from dialer.clock import SystemClock
+    from dialer.console import say
     from dialer.services import open_services
 
     if out.suffix.lower() not in (".csv", ".xlsx"):
@@ -56,4 +57,4 @@ def audit(campaign_id: str, out: Path) -> None:
         lines = write_attempts(out, attempt_lines(services.store, meta))
     finally:
         services.close()
-    Console(highlight=False).print(f"Attempt log: {out} ({lines:,} attempts)")
+    say(Console(), f"Attempt log: {out} ({lines:,} attempts)")

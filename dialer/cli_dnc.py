@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -20,6 +19,7 @@ from campaigns.phones import PhoneReader
 from campaigns.store import RowStore
 from campaigns.suppression import suppressed_numbers
 from dialer.clock import SystemClock
+from dialer.durations import utc_text
 from dialer.errors import InputError
 from dialer.settings import Settings
 
@@ -96,7 +96,7 @@ def list_() -> None:
     with _store() as store:
         entries = store.dnc_entries()
     for e in entries:
-        since = datetime.fromtimestamp(e.added_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        since = utc_text(e.added_at)
         click.echo(f"{e.number}\t{since}\t{e.reason}")
 
 

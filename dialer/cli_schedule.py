@@ -26,6 +26,8 @@ from rich.console import Console
 from campaigns.report import check_report_path
 from campaigns.schedule_file import ScheduledCampaign, ScheduleFile, load_schedule_file
 from dialer.clock import Clock, SystemClock
+from dialer.console import say
+from dialer.durations import iso_utc_text, local_text, utc_text
 from dialer.errors import CampaignNotFound, InputError
 from dialer.launcher import Ended, launch, write_campaign_report
 from dialer.scheduled_run import DayRun, RunOptions, Skipped, prepare
@@ -39,11 +41,6 @@ EXIT_INTERRUPTED = 130
 TICK_S = 15.0  # as dialer.scheduler.TICK_S, which is not imported before it is needed
 NEXT_RUNS = 5
 DATE = click.DateTime(formats=["%Y-%m-%d"])
-
-
-def _say(console: Console, message: str) -> None:
-    """Print as it is: paths and ids are never read as rich markup, lines never hard-wrapped."""
-    console.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def _now(clock: Clock) -> datetime:
@@ -69,12 +66,12 @@ def check(file: Path) -> None:
     schedule_file = load_schedule_file(file)
     console, now = Console(), _now(SystemClock())
     count = len(schedule_file.campaigns)
-    _say(console, f"{file}: {count} campaign{'' if count == 1 else 's'}, valid.")
+    say(console, f"{file}: {count} campaign{'' if count == 1 else 's'}, valid.")
     if schedule_file.max_attempts_per_number_per_day is not None:
         cap = schedule_file.max_attempts_per_number_per_day
-        _say(console, f"At most {cap} calls to a number a day, across the file's campaigns.")
+        say(console, f"At most {cap} calls to a number a day, across the file's campaigns.")
     for campaign in schedule_file.campaigns:
-        _say(console, "\n".join(_describe(schedule_file, campaign, now)))
+        say(console, "\n".join(_describe(schedule_file, campaign, now)))
 
 
 def _describe(schedule_file: ScheduleFile, campaign: ScheduledCampaign, now: datetime) -> list[str]:
@@ -90,8 +87,8 @@ def _describe(schedule_file: ScheduleFile, campaign: ScheduledCampaign, now: dat
     if not runs:
         return [*lines, "  never runs: the expression matches no date in the next four years"]
     for run in runs:
-        local, utc = run.starts_at.astimezone(zone), run.starts_at.astimezone(UTC)
-        lines.append(f"  {local:%a %Y-%m-%d %H:%M %Z}   ({utc:%Y-%m-%d %H:%M} UTC)")
+        local = local_text(run.starts_at, zone, weekday=True)
+        lines.append(f"  {local}   ({utc_text(run.starts_at.timestamp())})")
     contacts = campaign.contacts_path(runs[0].local_date)
     there = "there" if contacts.exists() else f'not there yet; missing = "{campaign.missing}"'
     lines.append(f"  next run's list: {contacts} ({there})")
@@ -136,7 +133,7 @@ def run_scheduled(file: Path, name: str, day: datetime | None, quiet: bool, verb
     try:
         prepared = prepare(run, settings, services.store, RunOptions(quiet, console=console))
         if isinstance(prepared, Skipped):
-            _say(console, prepared.reason)
+            say(console, prepared.reason)
             return
         settings.require_api_key()
         end = launch(prepared)
@@ -184,7 +181,7 @@ def beat(file: Path, tick_s: float, verbose: bool) -> None:
         with _sigterm_interrupts():
             run_beat(scheduler)
     except KeyboardInterrupt:
-        _say(console, "Beat stopped; the runs it started go on on the workers.")
+        say(console, "Beat stopped; the runs it started go on on the workers.")
     finally:
         services.close()
 
@@ -194,7 +191,7 @@ def _announce(scheduler: Scheduler) -> None:
     for campaign in scheduler.file.campaigns:
         zone = campaign.schedule.zone
         runs = campaign.schedule.next_runs(now, 1)
-        when = [f"{run.starts_at.astimezone(zone):%a %Y-%m-%d %H:%M %Z}" for run in runs]
+        when = [local_text(run.starts_at, zone, weekday=True) for run in runs]
         scheduler.say(f"{campaign.name}: next run {when[0] if when else 'never'}")
 
 
@@ -223,12 +220,12 @@ def _scheduler(
     def write_report(run: DayRun) -> None:
         write_campaign_report(store, run.campaign_id, run.campaign.report_path(run.day))
 
-    def say(message: str) -> None:
-        _say(console, f"{_now(clock):%Y-%m-%dT%H:%M:%SZ} {message}")
+    def say_at(message: str) -> None:
+        say(console, f"{iso_utc_text(clock.now())} {message}")
 
     owner = f"{socket.gethostname()}:{os.getpid()}"
     claims = RedisRunClaims(services.redis, RedisKeys(), owner)
-    return Scheduler(schedule_file, claims, store, start_run, write_report, clock, say)
+    return Scheduler(schedule_file, claims, store, start_run, write_report, clock, say_at)
 
 
 @contextmanager
@@ -290,7 +287,7 @@ def export(
         services.close()
     console = Console()
     console.print(summary_table(counts, f"{name}: {len(runs)} runs"))
-    _say(console, f"Runs {runs[0].day} to {runs[-1].day}. Report: {out}")
+    say(console, f"Runs {runs[0].day} to {runs[-1].day}. Report: {out}")
 
 
 def _today(campaign: ScheduledCampaign | None, clock: Clock) -> date:

@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import TextIO
 
 import click
+from rich.console import Console
 
 from dialer.call import Webhook
 from dialer.client import Timeouts, VoxpriaClient
 from dialer.clock import SystemClock
+from dialer.console import say, warning_text
 from dialer.errors import InputError, SettingsError
 from dialer.logs import setup_logging
 from dialer.metrics import Metrics
@@ -82,7 +84,7 @@ def serve(host: str, port: int, verbose: bool, schedule_file: Path | None) -> No
             serve_app(served.app, host, port, access_log=verbose)
         served.runs.stop_all()  # campaigns this process runs: no new calls, left resumable
         stopped = "Webhook receiver stopped." if settings.webhook_secret else "Server stopped."
-        click.echo(stopped, err=True)
+        say(Console(stderr=True), stopped)
     finally:
         services.close()
 
@@ -107,9 +109,10 @@ def _say_what_is_on(settings: Settings, cluster: bool, root_url: str) -> None:
         page = f"on at {root_url}/ (sign in with DIALER_UI_TOKEN; campaigns run {runs_on})"
     else:
         page = "off (set DIALER_UI_TOKEN to turn it on)"
-    click.echo(f"Webhook receiver: {receiver}\nWeb page: {page}\n(Ctrl-C stops)", err=True)
+    console = Console(stderr=True)
+    say(console, f"Webhook receiver: {receiver}\nWeb page: {page}\n(Ctrl-C stops)")
     for warning in _ui_warnings(settings):
-        click.echo(f"warning: {warning}", err=True)
+        say(console, warning_text(warning))
 
 
 def _ui_warnings(settings: Settings) -> list[str]:

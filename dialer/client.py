@@ -41,7 +41,7 @@ from dialer.errors import ApiError, ApiUnavailable, AuthError, NotFoundError
 from dialer.metrics import NO_METRICS, Recorder
 from dialer.settings import Secret, shown_url
 
-log = logging.getLogger("dialer.client")
+log = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 100  # the documented maximum of the API's paginated endpoints
 DEFAULT_THROTTLE_S = 60.0  # a 429 that names no reset time: wait a full minute window

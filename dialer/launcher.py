@@ -27,8 +27,17 @@ from campaigns.campaign import open_campaign
 from campaigns.contacts import ContactList
 from campaigns.policy import DialPolicy
 from campaigns.report import ReportInfo, report_rows, write_report
-from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
+from campaigns.store import (
+    LIVE_STATES,
+    NOT_CALLABLE,
+    NOT_STARTED,
+    CampaignMeta,
+    CampaignState,
+    NewRow,
+    RowStore,
+)
 from dialer.clock import Clock, SystemClock
+from dialer.console import say, warning_text
 from dialer.errors import ApiError, CampaignNotFound, DialerError, InputError, StoreError
 from dialer.settings import Settings
 
@@ -38,7 +47,7 @@ if TYPE_CHECKING:  # imported where used: httpx, redis and the engine cost half 
     from dialer.client import VoxpriaClient
     from dialer.services import Services
 
-log = logging.getLogger("dialer.launcher")
+log = logging.getLogger(__name__)
 
 NO_WORKERS = (
     "No worker is consuming the queue at REDIS_URL yet: the campaign waits for one. Start "
@@ -49,8 +58,6 @@ LEFT_AT_ONCE = "stopped at once (Ctrl-C twice): live calls were not followed to 
 WORKER_CHECK_EVERY_S = 30.0
 OUTAGE_RETRY_S = 2.0
 T = TypeVar("T")
-_NOT_STARTED = (RowStatus.PENDING, RowStatus.INVALID, RowStatus.DUPLICATE, RowStatus.SUPPRESSED)
-_NOT_CALLABLE = (RowStatus.INVALID, RowStatus.DUPLICATE, RowStatus.SUPPRESSED)
 
 
 class Ended(StrEnum):
@@ -79,9 +86,7 @@ class Launch:
     csv_raw: bool = False  # --csv-raw: CSV cells exactly as read, formula-looking ones included
 
     def say(self, message: str | Text) -> None:
-        """Print as it is: paths, ids and API text are never read as rich markup, and lines
-        are never hard-wrapped (logs, long paths)."""
-        self.console.print(message, markup=False, highlight=False, soft_wrap=True)
+        say(self.console, message)
 
 
 def launch(job: Launch) -> Ended:
@@ -138,13 +143,11 @@ def _preflight(job: Launch, client: VoxpriaClient) -> None:
             f"{balance} {credits.currency or ''}".rstrip()
         )
     if credits.balance is not None and credits.balance <= 0:
-        job.say(
-            Text.assemble(("warning:", "yellow"), " the credit balance is 0: calls may be refused.")
-        )
+        job.say(warning_text("the credit balance is 0: calls may be refused."))
 
 
 def callable_rows(store: RowStore, cid: str) -> int:
-    return sum(n for s, n in store.counts(cid).items() if s not in _NOT_CALLABLE)
+    return sum(n for s, n in store.counts(cid).items() if s not in NOT_CALLABLE)
 
 
 def _run_cluster(job: Launch, services: Services, meta: CampaignMeta) -> Ended:
@@ -164,7 +167,7 @@ def _run_cluster(job: Launch, services: Services, meta: CampaignMeta) -> Ended:
     def follow() -> CampaignState:
         nonlocal next_worker_check
         state = _state(store, cid)
-        if state not in (CampaignState.RUNNING, CampaignState.STOPPING):
+        if state not in LIVE_STATES:
             return state
         if stop.requested and state is CampaignState.RUNNING:
             store.update_campaign(cid, state=CampaignState.STOPPING)
@@ -177,10 +180,7 @@ def _run_cluster(job: Launch, services: Services, meta: CampaignMeta) -> Ended:
 
     try:
         with _signals_stop(stop, job, store, cid):
-            while (state := through_outages(follow, job.say, clock)) in (
-                CampaignState.RUNNING,
-                CampaignState.STOPPING,
-            ):
+            while (state := through_outages(follow, job.say, clock)) in LIVE_STATES:
                 clock.sleep(1.0)
     except KeyboardInterrupt:  # Ctrl-C twice: the workers go on stopping the campaign
         return Ended.LEFT
@@ -234,6 +234,8 @@ def through_outages(
 
 
 def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, StoreError) and exc.__cause__ is not None:
+        exc = exc.__cause__  # what Redis said, not the advice: the outage is waited out
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
@@ -246,7 +248,7 @@ def _cluster_progress(store: RowStore, cid: str, now: float) -> Progress:
     from campaigns.runner import Progress
 
     counts = store.counts(cid)
-    started = sum(n for s, n in counts.items() if s not in _NOT_STARTED)
+    started = sum(n for s, n in counts.items() if s not in NOT_STARTED)
     return Progress(counts, started, store.in_flight(cid), store.next_pending_at(cid), now)
 
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from dialer.limiter import Limiter, StopCheck
 
-log = logging.getLogger("dialer.metrics")
+log = logging.getLogger(__name__)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Limiter waits span microseconds (a free slot) to a minute (after a 429).
 WAIT_BUCKETS_S = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, float("inf"))

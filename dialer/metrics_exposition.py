@@ -40,7 +40,7 @@ class StoreCollector:
     def collect(self) -> Iterator[Metric]:
         from prometheus_client.core import GaugeMetricFamily
 
-        from campaigns.store import CampaignState, RowStatus
+        from campaigns.store import LIVE_STATES, RowStatus
 
         rows = GaugeMetricFamily(
             "dialer_rows", "Rows of a running campaign by status.", labels=["campaign", "status"]
@@ -58,7 +58,7 @@ class StoreCollector:
             store = self._store()
             now = self._clock.now()
             for meta in store.list_campaigns():
-                if meta.state not in (CampaignState.RUNNING, CampaignState.STOPPING):
+                if meta.state not in LIVE_STATES:
                     continue
                 counts = store.counts(meta.campaign_id)
                 for status in RowStatus:

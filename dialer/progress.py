@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.live import Live
@@ -13,23 +12,13 @@ from rich.table import Table
 from rich.text import Text
 
 from campaigns.runner import Progress
-from campaigns.store import RowStatus
+from campaigns.store import CALLABLE_FINAL, LEFT_TO_DO, RowStatus
+from dialer.console import say
+from dialer.durations import eta_text, utc_text
 
 PLAIN_EVERY_S = 5.0
 RATE_WINDOW_S = 60.0
 _ORDER = [s for s in RowStatus if s not in (RowStatus.READY, RowStatus.NOT_CALLED)]
-_LEFT = (RowStatus.PENDING, RowStatus.DIALING, RowStatus.ACTIVE)
-
-
-def _clock_time(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
 class ProgressView:
@@ -56,7 +45,7 @@ class ProgressView:
             self._live.update(self._render(p))
         elif p.now - self._last_plain >= PLAIN_EVERY_S:
             self._last_plain = p.now
-            self.console.print(self.line(p), highlight=False, soft_wrap=True)
+            say(self.console, self.line(p))
 
     def close(self) -> None:
         if self._live is not None:
@@ -70,12 +59,12 @@ class ProgressView:
         return (n1 - n0) / (t1 - t0) * 60 if t1 > t0 else 0.0
 
     def _done(self, counts: Mapping[RowStatus, int]) -> int:
-        return sum(n for s, n in counts.items() if s.is_final and s in _CALLABLE_FINAL)
+        return sum(n for s, n in counts.items() if s in CALLABLE_FINAL)
 
     def _eta(self, p: Progress) -> str:
-        left = sum(p.counts.get(s, 0) for s in _LEFT)
+        left = sum(p.counts.get(s, 0) for s in LEFT_TO_DO)
         rate = self.rate_per_min()
-        return _duration(left / rate * 60) if rate > 0 and left else "-"
+        return eta_text(left / rate * 60) if rate > 0 and left else "-"
 
     def line(self, p: Progress) -> str:
         counts = ", ".join(f"{s.value} {p.counts[s]}" for s in _ORDER if p.counts.get(s))
@@ -87,7 +76,7 @@ class ProgressView:
 
     def _waiting(self, p: Progress) -> str:
         if p.next_pending_at is not None and p.next_pending_at > p.now + 60:
-            return f" | next window opens {_clock_time(p.next_pending_at)}"
+            return f" | next window opens {utc_text(p.next_pending_at)}"
         return ""
 
     def _render(self, p: Progress) -> Table:
@@ -108,18 +97,6 @@ class ProgressView:
             Text(""),
         )
         return grid
-
-
-_CALLABLE_FINAL = frozenset(
-    {
-        RowStatus.COMPLETED,
-        RowStatus.FAILED,
-        RowStatus.NO_ANSWER,
-        RowStatus.BUSY,
-        RowStatus.REJECTED,
-        RowStatus.UNKNOWN,
-    }
-)
 
 
 def summary_table(counts: Mapping[str, int], title: str) -> Table:

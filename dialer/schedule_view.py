@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from cron_descriptor import get_description
 
@@ -18,6 +18,7 @@ from campaigns.campaign import open_campaign
 from campaigns.export import find_runs
 from campaigns.schedule_file import ScheduledCampaign, ScheduleFile
 from campaigns.store import CampaignState, RowStore
+from dialer.durations import local_text, utc_text
 from dialer.errors import InputError
 from dialer.run_claims import Claim, RunClaims
 from dialer.scheduled_run import DayRun, RunOptions, Skipped, prepare
@@ -120,8 +121,8 @@ def _view(
         cron_words=cron_in_words(schedule.expression),
         next_runs=[
             NextRun(
-                f"{r.starts_at.astimezone(zone):%a %Y-%m-%d %H:%M %Z}",
-                f"{r.starts_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+                local_text(r.starts_at, zone, weekday=True),
+                utc_text(r.starts_at.timestamp()),
             )
             for r in schedule.next_runs(now, NEXT_RUNS)
         ],

@@ -34,19 +34,19 @@ from datetime import UTC, datetime, time, timedelta
 
 from campaigns.cron import Run
 from campaigns.schedule_file import ScheduledCampaign, ScheduleFile
-from campaigns.store import CampaignState, RowStore
+from campaigns.store import ENDED_STATES, RowStore
 from dialer.clock import Clock
+from dialer.durations import local_text
 from dialer.errors import InputError
 from dialer.run_claims import Claim, RunClaims
 from dialer.scheduled_run import DayRun, Skipped
 
-log = logging.getLogger("dialer.scheduler")
+log = logging.getLogger(__name__)
 
 TICK_S = 15.0  # the longest between two ticks; a run's start time wakes the beat sooner
 MIN_TICK_S = 1.0
 RETRY_AFTER_S = 60.0  # a start that failed (API, Redis) is tried again after this
 REPORT_LOOKBACK_DAYS = 7  # a run's report is written if it ends within this many days
-_ENDED = frozenset({CampaignState.FINISHED, CampaignState.FAILED, CampaignState.STOPPED})
 
 StartRun = Callable[[DayRun], "Skipped | None"]  # raises InputError: the day fails for good
 WriteReport = Callable[[DayRun], None]
@@ -144,10 +144,10 @@ class Scheduler:
         cid = run.campaign_id
         self._settled.add(cid)
         if self.claims.state(cid) is None and self.store.get_campaign(cid) is None:
-            closes = catch_up_until(run.campaign, scheduled).astimezone(run.campaign.schedule.zone)
+            closes = local_text(catch_up_until(run.campaign, scheduled), run.campaign.schedule.zone)
             self.say(
                 f"{cid}: missed: no beat was running at {_local(run.campaign, scheduled)} and "
-                f"the day's window closed at {closes:%Y-%m-%d %H:%M %Z}. To run it anyway: "
+                f"the day's window closed at {closes}. To run it anyway: "
                 f"{run.command}"
             )
 
@@ -159,7 +159,7 @@ class Scheduler:
         if self.claims.state(cid) is not Claim.STARTED:
             return
         meta = self.store.get_campaign(cid)
-        if meta is None or meta.state not in _ENDED:
+        if meta is None or meta.state not in ENDED_STATES:
             return
         if not self.claims.settle(cid, Claim.STARTED, Claim.REPORTING):
             return  # another beat is writing it
@@ -175,7 +175,7 @@ class Scheduler:
 
 
 def _local(campaign: ScheduledCampaign, run: Run) -> str:
-    return f"{run.starts_at.astimezone(campaign.schedule.zone):%Y-%m-%d %H:%M %Z}"
+    return local_text(run.starts_at, campaign.schedule.zone)
 
 
 def run_beat(scheduler: Scheduler, keep_going: Callable[[], bool] = lambda: True) -> None:

@@ -38,7 +38,7 @@ from dialer.settings import Secret
 from dialer.signatures import Scheme, signature_headers
 from dialer.simulator_calls import SimCall, iso_utc
 
-log = logging.getLogger("dialer.simulator.webhooks")
+log = logging.getLogger(__name__)
 
 SEND_TIMEOUT_S = 2.0
 FINAL_EVENT: Mapping[CallStatus, str] = {

@@ -7,13 +7,19 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from campaigns.store import CampaignMeta, CampaignState, RowStatus, RowStore
+from campaigns.store import (
+    LEFT_TO_DO,
+    LIVE_STATES,
+    CampaignMeta,
+    CampaignState,
+    RowStatus,
+    RowStore,
+)
 from dialer.clock import Clock
 
 if TYPE_CHECKING:
     from dialer.services import Services
 
-LEFT = (RowStatus.PENDING, RowStatus.DIALING, RowStatus.ACTIVE)
 WAIT_POLL_S = 2.0
 
 
@@ -51,7 +57,7 @@ def figures(store: RowStore, meta: CampaignMeta, now: float) -> CampaignFigures:
         campaign_id=meta.campaign_id,
         state=meta.state.value,
         counts={s.value: n for s, n in counts.items()},
-        left=sum(counts.get(s, 0) for s in LEFT),
+        left=sum(counts.get(s, 0) for s in LEFT_TO_DO),
         live_calls=counts.get(RowStatus.ACTIVE, 0),
         poll_lag_s=max(now - due_at, 0.0) if due_at else 0.0,
         reason=meta.reason,
@@ -59,8 +65,7 @@ def figures(store: RowStore, meta: CampaignMeta, now: float) -> CampaignFigures:
 
 
 def live_campaigns(store: RowStore) -> list[CampaignMeta]:
-    live = (CampaignState.RUNNING, CampaignState.STOPPING)
-    return [m for m in store.list_campaigns() if m.state in live]
+    return [m for m in store.list_campaigns() if m.state in LIVE_STATES]
 
 
 @dataclass

@@ -1,14 +1,20 @@
 """SQLite and Redis failures, as a person reads them: one message that says what to do.
 
-The stores translate what they expect; anything else that escapes them (a locked or read-only
-state file, a full disk, Redis gone or refusing) is translated here, at the doors: the CLI's
-`main` and the web page's error handler. The message names the setting to check, never its
-value (a REDIS_URL may hold a password), and never a traceback.
+The stores translate them at their boundary: `translate_store_errors` wraps every public method
+of a store class (campaigns/sqlite_store.py, campaigns/redis_store.py), so what leaves a store
+is a StoreError, never a sqlite3 or redis exception. `store_failure` is the translation; the
+doors (the CLI's `main`, the web page's error handler) still use it for the few other users of
+SQLite and Redis (leases, run claims, the page's sessions). The message names the setting to
+check, never its value (a REDIS_URL may hold a password), and never a traceback.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from dialer.errors import StoreError
 from dialer.printable import printable
@@ -21,6 +27,46 @@ REDIS_ADVICE = (
     "check that Redis is running and that REDIS_URL (host, port, password) is right; then run "
     "it again"
 )
+
+
+C = TypeVar("C", bound=type)
+
+
+def translate_store_errors(cls: C) -> C:
+    """Class decorator: each public method of `cls` (generators too) raises a StoreError that
+    says what to do where SQLite or Redis failed, the original as its `__cause__`."""
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.isfunction(member):
+            setattr(cls, name, _translating(member))
+    return cls
+
+
+def _translating(method: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def each(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from method(*args, **kwargs)
+            except Exception as exc:
+                failure = store_failure(exc)
+                if failure is None or failure is exc:
+                    raise
+                raise failure from exc
+
+        return each
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Exception as exc:
+            failure = store_failure(exc)
+            if failure is None or failure is exc:
+                raise
+            raise failure from exc
+
+    return call
 
 
 def store_failure(exc: BaseException) -> StoreError | None:

@@ -34,7 +34,7 @@ from dialer.metrics import NO_METRICS, Recorder
 from dialer.printable import printable
 from dialer.signatures import SignatureVerifier, parse_json
 
-log = logging.getLogger("dialer.webhooks")
+log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/voxpria"
 HEALTH_PATH = "/healthz"

@@ -26,7 +26,7 @@ from dialer.settings import Settings
 from workers.context import WorkerContext
 from workers.tasks import DRIVE_TASK, register_tasks, revive_forever, send_shift
 
-log = logging.getLogger("dialer.workers")
+log = logging.getLogger(__name__)
 
 # A task runs for one short shift (seconds); an unacked one is redelivered after this, which
 # recovers the shifts of a worker that was killed. Redelivery is harmless: the row store, not

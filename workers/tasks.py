@@ -25,7 +25,7 @@ from kombu.exceptions import OperationalError
 from campaigns.campaign import load_policy
 from campaigns.engine import Engine
 from campaigns.shift import SLOT_LEASE_MS, Shift, ShiftPlan
-from campaigns.store import CampaignState
+from campaigns.store import LIVE_STATES, CampaignState
 from dialer.clock import Clock
 from dialer.errors import StoreError
 from dialer.lease import Leases
@@ -33,11 +33,10 @@ from dialer.logs import log_context
 from dialer.redis_keys import RedisKeys
 from workers.context import WorkerContext
 
-log = logging.getLogger("dialer.workers")
+log = logging.getLogger(__name__)
 
 DRIVE_TASK = "dialer.drive"
 HANDOFF_MS = 60_000  # how long a queued shift may wait for a worker before its slot is freed
-LIVE_STATES = (CampaignState.RUNNING, CampaignState.STOPPING)
 REVIVE_EVERY_S = 10.0  # how often a worker looks for running campaigns left without shifts
 WATCH_EVERY_S = 1.0  # how often the reviver checks that Redis is up and the same server
 # A shift failed by a Redis outage waits this long for Redis to hand its slot over: as long as

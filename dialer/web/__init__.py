@@ -7,6 +7,9 @@ server-rendered HTML (Jinja2, autoescaped) and a little JavaScript; no build ste
   ASGI app `dialer serve` runs with the webhook receiver (`create_serve_app`).
 - `runs`: starting, stopping and resuming campaigns, usable without HTTP.
 - `sessions`, `gate`: sign-in, signed cookies, CSRF and cross-site checks, security headers.
-- `uploads`, `drafts`, `forms`, `planning`: from an uploaded file to the plan a person reads.
+- `uploads`, `drafts`, `new_pages`, `planning`, `plan_child`: from an uploaded file to the plan
+  a person reads.
 - `progress`, `reports`: what the campaign page polls and downloads.
+- `schedule_pages`, `schedule_routes`: the Schedules page.
+- `failures`, `formatting`: what the page answers when something fails; numbers and times.
 """

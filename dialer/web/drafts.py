@@ -23,9 +23,9 @@ from pathlib import Path
 from campaigns.campaign import check_campaign_id
 from campaigns.contacts import ListOptions
 from campaigns.history import DEFAULT_RECALL_AFTER_S
-from campaigns.policy import DialPolicy, PollPolicy
+from campaigns.policy import REDIAL_STATUSES, DialPolicy, PollPolicy
 from campaigns.windows import CallingWindow
-from dialer.durations import parse_duration_s
+from dialer.durations import hours_text, parse_duration_s
 from dialer.errors import InputError
 from dialer.settings import Rate, Settings
 from dialer.web.uploads import StoredFile, UploadFolder
@@ -33,10 +33,10 @@ from dialer.web.uploads import StoredFile, UploadFolder
 DRAFTS_FOLDER = "drafts"
 _DRAFT_ID = re.compile(r"^[0-9a-f]{32}$")
 _DIGITS = re.compile(r"[0-9]{1,9}")
-REDIAL_FIELDS = ("busy", "no_answer", "failed")
+REDIAL_FIELDS = tuple(s.value for s in REDIAL_STATUSES)  # busy, no_answer, failed
 MAX_REDIALS = 9
 MAX_RECALL_DAYS = 365  # the contact history keeps a little more (campaigns.history)
-RECALL_AFTER_DEFAULT = f"{DEFAULT_RECALL_AFTER_S / 3600:g}h"
+RECALL_AFTER_DEFAULT = hours_text(DEFAULT_RECALL_AFTER_S)
 # The CLI's parsers name their flag; on the page the field's label says more.
 _FLAG_LABELS = {"--window": "Calling window", "--campaign": "Campaign id", "--rate": "Rate"}
 

@@ -3,7 +3,9 @@ happened and what to do, never a traceback or a bare "Internal Server Error".
 
 - A DialerError (its message already says what to do): 400 when the person must fix
   something, 502 when the API failed.
-- A SQLite or Redis failure: 503, the store's message (dialer.store_errors).
+- A StoreError (the stores raise it for SQLite and Redis failures) or a SQLite or Redis
+  failure from outside the stores: 503, the message that says what to do
+  (dialer.store_errors).
 - Anything else: 500, a page saying nothing was lost and where the details are (the server's
   log, which gets the traceback).
 Every message passes through `scrub` first: the page never shows where the server keeps its
@@ -21,12 +23,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dialer.errors import DialerError
+from dialer.errors import DialerError, StoreError
 from dialer.printable import printable
 from dialer.store_errors import store_failure
 from dialer.web.templating import Pages
 
-log = logging.getLogger("dialer.web")
+log = logging.getLogger(__name__)
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 UNEXPECTED = (
@@ -78,6 +80,7 @@ def error_handlers(pages: Pages, home: Path) -> dict[type[Exception] | int, Hand
     handlers: dict[type[Exception] | int, Handler] = {
         HTTPException: http_error,
         DialerError: dialer_error,
+        StoreError: store_error,
         sqlite3.Error: store_error,
         Exception: unexpected,
     }

@@ -1,43 +1,26 @@
-"""How numbers and times read on the page (Jinja filters). Times are shown in UTC, with the
-zone written, as `dialer status` shows them: the person, the server and the contacts may all
-be in different zones."""
+"""How numbers and times read on the page (Jinja filters): durations, rates and times as
+dialer/durations.py writes them everywhere (times in UTC, with the zone written), with `-` for
+what is not known yet."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from campaigns.plan import ZoneOpening
+from dialer import durations
 
 
 def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds == float("inf"):
-        return "never"
-    whole = max(round(seconds), 0)
-    days, rest = divmod(whole, 86_400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h {minutes:02d}m"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+    return "-" if seconds is None else durations.duration_text(seconds, endless="never")
 
 
 def rate_text(per_s: float) -> str:
-    if per_s >= 1:
-        return f"{per_s:.3g} calls/s"
-    if per_s * 60 >= 1:
-        return f"{per_s * 60:.3g} calls/min"
-    return f"{per_s * 3600:.3g} calls/h"
+    return durations.rate_text(per_s)
 
 
 def utc_text(epoch_s: float | None) -> str:
-    if not epoch_s:
-        return "-"
-    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return durations.utc_text(epoch_s) if epoch_s else "-"
 
 
 def opening_text(opening: ZoneOpening, now: float) -> str:

@@ -28,7 +28,7 @@ from dialer.web.drafts import Draft
 from dialer.web.planning import PlanView, plan_draft, planned_campaign_id
 from dialer.web.recall import HistorySource, OpenHistory
 
-log = logging.getLogger("dialer.web.plan")
+log = logging.getLogger("dialer.web.plan_child")  # its module, also when run as __main__
 
 REAP_TIMEOUT_S = 5.0
 MAX_CHILDREN = 2  # plans at once; more wait their turn

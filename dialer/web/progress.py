@@ -13,7 +13,17 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from campaigns.store import CampaignMeta, CampaignState, RowStatus, RowStore
+from campaigns.store import (
+    ENDED_STATES,
+    LEFT_TO_DO,
+    LIVE_STATES,
+    NOT_CALLABLE,
+    NOT_STARTED,
+    CampaignMeta,
+    CampaignState,
+    RowStatus,
+    RowStore,
+)
 
 RATE_WINDOW_S = 60.0
 # The statuses the page shows, in the order of its chart: in flight, called, not callable.
@@ -31,10 +41,6 @@ SHOWN_STATUSES: tuple[RowStatus, ...] = (
     RowStatus.DUPLICATE,
     RowStatus.SUPPRESSED,
 )
-_NOT_CALLABLE = (RowStatus.INVALID, RowStatus.DUPLICATE, RowStatus.SUPPRESSED)
-_LEFT = (RowStatus.PENDING, RowStatus.DIALING, RowStatus.ACTIVE)
-_NOT_STARTED = (RowStatus.PENDING, *_NOT_CALLABLE)
-_ENDED = (CampaignState.STOPPED, CampaignState.FINISHED, CampaignState.FAILED)
 
 
 class RateMeter:
@@ -75,7 +81,7 @@ class Snapshot:
 
     @property
     def ended(self) -> bool:
-        return self.state in _ENDED
+        return self.state in ENDED_STATES
 
     @property
     def percent_done(self) -> float:
@@ -113,11 +119,11 @@ def snapshot(
 ) -> Snapshot:
     cid = meta.campaign_id
     counts = store.counts(cid)
-    started = sum(n for s, n in counts.items() if s not in _NOT_STARTED)
-    callable_rows = sum(n for s, n in counts.items() if s not in _NOT_CALLABLE)
-    left = sum(counts.get(s, 0) for s in _LEFT)
+    started = sum(n for s, n in counts.items() if s not in NOT_STARTED)
+    callable_rows = sum(n for s, n in counts.items() if s not in NOT_CALLABLE)
+    left = sum(counts.get(s, 0) for s in LEFT_TO_DO)
     rate = meter.per_min(cid, now, started)
-    live = meta.state in (CampaignState.RUNNING, CampaignState.STOPPING)
+    live = meta.state in LIVE_STATES
     # Embedded: only this process can stop its own thread. Cluster: the store's state is heard
     # by every worker, so any running campaign can be stopped from here.
     can_stop = meta.state is CampaignState.RUNNING and (cluster or running_here)

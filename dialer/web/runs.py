@@ -36,7 +36,7 @@ from dialer.launcher import unused_campaign_id
 from dialer.services import Services
 from dialer.web.uploads import display_basename
 
-log = logging.getLogger("dialer.web.runs")
+log = logging.getLogger(__name__)
 
 STOP_ALL_TIMEOUT_S = 10.0
 LEFT_BY_SERVER = "dialer serve stopped while calls were live: resume the campaign to follow them"

@@ -1,0 +1,52 @@
+"""A store that cannot be used says so as a StoreError that says what to do (never a sqlite3 or
+redis exception): the CLI, the page, the runs and the workers catch the project's errors only."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from campaigns.redis_store import RedisStore
+from campaigns.sqlite_store import SqliteStore
+from dialer.errors import StoreError
+from dialer.redis_keys import RedisKeys
+
+
+def test_a_broken_state_file_is_a_store_error_naming_dialer_home(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.sqlite")
+    store.close()  # every call now fails, as a broken disk would
+    with pytest.raises(StoreError, match="DIALER_HOME") as failed:
+        store.list_campaigns()
+    assert isinstance(failed.value.__cause__, sqlite3.Error)
+    with pytest.raises(StoreError, match="DIALER_HOME"):
+        list(store.iter_rows("camp"))  # a generator fails where it is read
+
+
+def test_an_unreachable_redis_is_a_store_error_naming_redis_url() -> None:
+    no_retry = Retry(NoBackoff(), 0)
+    client = redis.Redis(host="127.0.0.1", port=1, retry=no_retry, decode_responses=True)
+    store = RedisStore(client, RedisKeys())
+    with pytest.raises(StoreError, match="REDIS_URL") as failed:
+        store.get_campaign("camp")
+    assert isinstance(failed.value.__cause__, redis.RedisError)
+    with pytest.raises(StoreError, match="REDIS_URL"):
+        list(store.iter_rows("camp"))
+
+
+def test_a_store_error_raised_on_purpose_and_other_errors_leave_as_they_are(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "state.sqlite")
+    try:
+        (tmp_path / "state.sqlite").unlink()
+        with pytest.raises(StoreError, match="was deleted or replaced"):
+            store.check_intact()  # its own message, not the generic one
+        with pytest.raises(TypeError):
+            store.get_campaign()  # type: ignore[call-arg]
+    finally:
+        store.close()
