@@ -31,8 +31,8 @@ ATTEMPT_COLUMNS = (
     "to_number",
     "zones",
     "local_time",
-    "rule",  # the calling rule (--rules) that governs the number; "" without a rules file
     "window",
+    "rule",  # the calling rule (--rules) that governs the number; "" without a rules file
     "outcome",
     "call_id",
     "message",
@@ -75,11 +75,11 @@ def attempt_lines(store: RowStore, meta: CampaignMeta, batch: int = 500) -> Iter
 
 
 def _allowed_by(row: Row, window: str, rules: CallingRules | None) -> tuple[str, str]:
-    """(rule, window) that allowed a row's calls: `--window` alone without a rules file."""
+    """(window, rule) that allowed a row's calls: `--window` alone without a rules file."""
     if rules is None:
-        return "", window
+        return window, ""
     governing = rules.governing(row.to_number)
-    return rule_names(governing), window_text(CallingWindow.parse(window), governing)
+    return window_text(CallingWindow.parse(window), governing), rule_names(governing)
 
 
 def _may_have_dialled(row: Row) -> bool:
