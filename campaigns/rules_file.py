@@ -162,7 +162,7 @@ def _window(value: object, at: str) -> CallingWindow:
         return CallingWindow.parse(value)
     except InputError:
         raise InputError(
-            f"{hint}; {value!r} is not one (it may not open and close at once)."
+            f"{hint}; {value!r} is not one (hours 00-24, minutes 00-59, two different times)."
         ) from None
 
 

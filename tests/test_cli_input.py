@@ -64,6 +64,12 @@ CASES = {
     "bad --report extension": Case("--report", options=("--report", "outcomes.txt")),
     "bad --campaign": Case("--campaign", options=("--campaign", "no spaces please")),
     "bad --suppress file": Case("suppress_binary.txt", options=("--suppress", "SUPPRESS")),
+    "bad --rules file": Case(
+        "rules_bad_window.toml: rule 'US-FL', key \"window\"",
+        options=("--rules", str(CORPUS / "rules_bad_window.toml")),
+    ),
+    "missing --rules file": Case("no-rules.toml", options=("--rules", "no-rules.toml")),
+    "DIALER_MAX_CALLS=often": Case("DIALER_MAX_CALLS", env={"DIALER_MAX_CALLS": "often"}),
     "bad --max-active": Case("--max-active", options=("--max-active", "0"), usage_error=True),
     "no --agent": Case("--agent", options=("--no-agent",), usage_error=True),
     "VOXPRIA_CALL_LIMIT=fast": Case("VOXPRIA_CALL_LIMIT", env={"VOXPRIA_CALL_LIMIT": "fast"}),
