@@ -19,6 +19,7 @@ from campaigns.plan import PlanTally, build_plan, format_plan
 from campaigns.policy import DialPolicy
 from campaigns.rules import CallingRules
 from campaigns.rules_file import MAX_RULES_FILE_BYTES, read_rules, rules_from_json
+from campaigns.schedule_file import load_schedule_file
 from campaigns.store import NewRow, RowStatus
 from campaigns.windows import CallingWindow
 from dialer.errors import InputError
@@ -368,3 +369,39 @@ def test_the_plan_counts_ready_rows_by_rule(tmp_path: Path) -> None:
     text = format_plan(plan)
     assert "US-FL 3 rows, +1-305 2 rows, default 1 rows, US 1 rows" in text
     assert build_plan(rows, ANY, 0.0, 10, 100).by_rule is None  # no rules: no such line
+
+
+# --- the campaign-file key -------------------------------------------------------------------
+
+CAMPAIGN_FILE = """
+[campaigns.a]
+schedule = "0 9 * * *"
+timezone = "UTC"
+agent = "agent_1"
+contacts = "a.csv"
+"""
+
+
+def test_a_campaign_files_rules_key_is_read_relative_to_it(tmp_path: Path) -> None:
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    (folder / "rules").mkdir()
+    (folder / "rules" / "places.toml").write_text(RULES, encoding="utf-8")
+    path = folder / "campaigns.toml"
+    path.write_text(CAMPAIGN_FILE + 'rules = "rules/places.toml"\n', encoding="utf-8")
+    (campaign,) = load_schedule_file(path).campaigns
+    assert campaign.policy.rules is not None
+    assert campaign.policy.rules.name_for("+17865550100") == "US-FL"
+    path.write_text(CAMPAIGN_FILE, encoding="utf-8")
+    assert load_schedule_file(path).campaigns[0].policy.rules is None
+
+
+def test_a_bad_rules_file_in_a_campaign_file_names_both(tmp_path: Path) -> None:
+    (tmp_path / "places.toml").write_text('[rules.US]\ndays = "someday"\n', encoding="utf-8")
+    path = tmp_path / "campaigns.toml"
+    path.write_text(CAMPAIGN_FILE + 'rules = "places.toml"\n', encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_schedule_file(path)
+    message = str(caught.value)
+    assert "campaigns.toml: campaign 'a', key 'rules'" in message
+    assert "places.toml: rule 'US'" in message and "'someday' is not a day" in message
