@@ -166,8 +166,11 @@ class CallingRules:
             return region, area_code
         for length in (1, 2, 3):
             regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:length]))
-            if regions:
-                return (regions[0] if len(regions) == 1 else _region(number)), ""
+            if not regions:
+                continue
+            if len(regions) == 1 or not any(r in self.rules for r in regions):
+                return regions[0], ""  # which region does not matter: none has a rule
+            return _region(number), ""  # +44: GB, GG, IM or JE (~90 us: only when it matters)
         return "", ""
 
 

@@ -159,6 +159,14 @@ def test_the_most_specific_rule_governs(tmp_path: Path, number: str, rule: str) 
     assert rules_of(tmp_path).name_for(number) == rule
 
 
+def test_a_shared_country_code_is_told_apart_when_a_rule_needs_it(tmp_path: Path) -> None:
+    rules = rules_of(tmp_path, '[rules.GB]\ndays = "mon-fri"\n[rules.AU]\ndays = "mon-sat"\n')
+    assert rules.name_for("+442079460958") == "GB"
+    assert rules.name_for("+441481256789") == "none"  # Guernsey (+44 1481): not GB's rule
+    assert rules.name_for("+61289876543") == "AU"
+    assert rules.name_for("+61891621234") == "none"  # the Cocos Islands (+61 8 9162)
+
+
 def test_without_a_default_a_number_no_rule_matches_has_none(tmp_path: Path) -> None:
     rules = rules_of(tmp_path, '[rules.DE]\ndays = "mon-sat"\n')
     assert rules.governing("+442079460958") == () and rules.name_for("+14155550100") == "none"
