@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from campaigns.rules import CallingRule, CallingRules, days_text, rule_names
 from campaigns.windows import CallingWindow
 
+WAITING_FOR_RULE = "outside calling rule"  # how a row's error says it waits for its rule
 RULES_SEARCH_DAYS = 31  # a rule's next allowed moment is looked for this far ahead
 _MAX_STEPS = 1000
 _DAY_S = 86_400
@@ -127,8 +128,7 @@ def closed_reason(
     """`outside calling rule US-FL (08:00-20:00, Mon-Sat) and --window 08:00-21:00 in the
     recipient's local time; next allowed Mon 2026-12-07 08:00 America/New_York`."""
     what = "; ".join(f"{rule.name} ({rule.describe()})" for rule in rules)
-    label = "calling rules" if len(rules) > 1 else "calling rule"
-    text = f"outside {label} {what}"
+    text = f"{WAITING_FOR_RULE}{'s' if len(rules) > 1 else ''} {what}"
     if not window.is_always_open:
         text += f" and --window {window}"
     text += " in the recipient's local time"

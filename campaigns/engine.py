@@ -25,7 +25,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from campaigns.calling_gate import CallingGate
+from campaigns.calling_gate import WAITING_FOR_RULE, CallingGate
 from campaigns.history import CallCap, DialGuard
 from campaigns.policy import DialPolicy
 from campaigns.spend import SpendGuard
@@ -152,6 +152,9 @@ class Engine:
         if closed is not None:  # the row waits, its rule named in its error (if it has one)
             opens = closed.opens_at if closed.opens_at is not None else now + 86400.0
             self._release(row, opens, closed.reason or None)
+            return 0.0
+        if row.error.startswith(WAITING_FOR_RULE):  # its rule allows it now: forget the wait
+            self._release(row, now, "")
             return 0.0
         if self._recalled(row, now):  # the do-not-call list, the recall guard
             return 0.0  # suppressed before a limiter slot is spent on it
