@@ -17,7 +17,8 @@ strictly. Every mistake is one InputError naming the file, the rule and what to 
     window = "09:00-19:00"
 
 A rule's keys: `window` (HH:MM-HH:MM in the recipient's local time, or "any": the default),
-`days` (the days calls are allowed on; default every day), `no_calls_on` (dates without calls)
+`days` (the days calls are allowed on, by the local date of the call, also for a window that
+runs past midnight; default every day), `no_calls_on` (dates without calls)
 and `note`. A more specific rule replaces a broader one wholly (repeat holidays in it).
 The same form, as JSON, is stored with the campaign's policy (`rules_from_json`).
 """
@@ -78,6 +79,8 @@ def read_rules(path: Path, *, option: str = "--rules") -> CallingRules:
         raise InputError(f"{option} {path}: not UTF-8 text; save it as UTF-8 TOML.") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{option} {path}: not valid TOML: {exc}.") from None
+    except RecursionError:  # arrays or tables nested thousands deep: no rules file is
+        raise InputError(f"{option} {path}: nested too deep to be a rules file.") from None
     return parse_rules(data, path.name, where=f"{option} {path}")
 
 

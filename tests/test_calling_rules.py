@@ -112,6 +112,12 @@ def test_a_rules_file_over_a_megabyte_is_refused_unread(tmp_path: Path) -> None:
         read_rules(path)
 
 
+@pytest.mark.parametrize("nesting", ["a = " + "[" * 100_000, "a = " + "{b = " * 50_000])
+def test_a_rules_file_nested_thousands_deep_is_one_message(tmp_path: Path, nesting: str) -> None:
+    with pytest.raises(InputError, match=r"deep\.toml: nested too deep"):
+        rules_of(tmp_path, nesting, name="deep.toml")
+
+
 def test_a_rules_file_not_utf8_or_missing_is_one_message(tmp_path: Path) -> None:
     path = tmp_path / "latin.toml"
     path.write_bytes('[rules.US]\nnote = "caf\xe9"\n'.encode("latin-1"))
