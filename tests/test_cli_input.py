@@ -64,9 +64,9 @@ CASES = {
     "bad --report extension": Case("--report", options=("--report", "outcomes.txt")),
     "bad --campaign": Case("--campaign", options=("--campaign", "no spaces please")),
     "bad --suppress file": Case("suppress_binary.txt", options=("--suppress", "SUPPRESS")),
-    "bad --rules file": Case(
-        "rules_bad_window.toml: rule 'US-FL', key \"window\"",
-        options=("--rules", str(CORPUS / "rules_bad_window.toml")),
+    "a campaign file as --rules": Case(  # a likely mix-up: the keys are not a rules file's
+        "schedule.toml: unknown key",
+        options=("--rules", str(Path(__file__).parent.parent / "examples" / "schedule.toml")),
     ),
     "missing --rules file": Case("no-rules.toml", options=("--rules", "no-rules.toml")),
     "DIALER_MAX_CALLS=often": Case("DIALER_MAX_CALLS", env={"DIALER_MAX_CALLS": "often"}),
