@@ -68,7 +68,6 @@ CASES = {
         "schedule.toml: unknown key",
         options=("--rules", str(Path(__file__).parent.parent / "examples" / "schedule.toml")),
     ),
-    "missing --rules file": Case("no-rules.toml", options=("--rules", "no-rules.toml")),
     "DIALER_MAX_CALLS=often": Case("DIALER_MAX_CALLS", env={"DIALER_MAX_CALLS": "often"}),
     "bad --max-active": Case("--max-active", options=("--max-active", "0"), usage_error=True),
     "no --agent": Case("--agent", options=("--no-agent",), usage_error=True),
