@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from campaigns.contacts import ContactList, ListOptions, open_contact_list
 from campaigns.list_pass import read_list
 from campaigns.report import ReportInfo, dry_run_rows, write_report
-from campaigns.rule_counts import RuleTally, rules_text
+from campaigns.rule_counts import RuleOpening, RuleTally, rules_text
 from campaigns.rules import CallingRules
 from campaigns.store import NewRow, RowStatus
 from campaigns.windows import CallingWindow
@@ -50,8 +50,7 @@ class Plan:
     estimated_run_s: float
     never_open_rows: int  # ready rows whose zones are never all inside the window together
     first_open_at: float | None = None  # when the first ready row may be called
-    by_rule: dict[str, int] | None = None  # --rules: ready rows by governing rule, most first
-    never_allowed_rows: int = 0  # --rules: ready rows their rule and --window never allow
+    rules: list[RuleOpening] | None = None  # --rules: ready rows by governing rule
 
 
 def effective_rate(
@@ -127,8 +126,7 @@ class PlanTally:
             estimated_run_s=ready / rate_per_s if rate_per_s > 0 else float("inf"),
             never_open_rows=sum(n for z, n in ready_by_zones.items() if opens_by_zones[z] is None),
             first_open_at=min(known_opens, default=None),
-            by_rule=self.ready_by_rule.counts() if self.rules is not None else None,
-            never_allowed_rows=self.ready_by_rule.never_allowed(window, now),
+            rules=self.ready_by_rule.openings(window, now) if self.rules is not None else None,
         )
 
 
@@ -157,13 +155,13 @@ def format_plan(plan: Plan) -> str:
         for opening in plan.zones:
             when = _opening_text(opening, plan.now)
             lines.append(f"  {opening.zone:<{zone_width}}  {opening.ready_rows:>12,}  {when}")
-    if plan.by_rule is not None:
-        lines.append(rules_text(plan.by_rule, plan.never_allowed_rows))
     if plan.never_open_rows:
         lines.append(
             f"  {plan.never_open_rows:,} ready rows have zones that are never all inside the "
             "window together: they would end not_called."
         )
+    if plan.rules is not None:
+        lines += ["", rules_text(plan.rules, plan.now)]
     lines.append("")
     lines.append(f"Pace: {_rate_text(plan.rate_per_s)}, set by {plan.limited_by}.")
     ready = plan.counts.get("ready", 0)

@@ -378,11 +378,20 @@ def test_the_plan_counts_ready_rows_by_rule(tmp_path: Path) -> None:
     tally = PlanTally(rules)
     for row in rows:
         tally.add(row)
-    plan = tally.plan(CallingWindow.parse("08:00-21:00"), at(NY, "2026-12-01 12:00"), 10, 100)
-    assert plan.by_rule == {"US-FL": 3, "+1-305": 2, "default": 1, "US": 1}
-    text = format_plan(plan)
-    assert "US-FL 3 rows, +1-305 2 rows, default 1 rows, US 1 rows" in text
-    assert build_plan(rows, ANY, 0.0, 10, 100).by_rule is None  # no rules: no such line
+    plan = tally.plan(CallingWindow.parse("08:00-21:00"), at(NY, "2026-12-01 09:00"), 10, 100)
+    assert plan.rules is not None
+    assert [(o.rule, o.ready_rows) for o in plan.rules] == [
+        ("US-FL", 3),
+        ("+1-305", 2),
+        ("default", 1),
+        ("US", 1),
+    ]
+    lines = format_plan(plan).splitlines()
+    at_rules = lines.index("Calling rules of ready rows (with --window, in each one's local time):")
+    assert lines[at_rules + 1].split() == ["US-FL", "3", "rows", "open", "now"]
+    assert lines[at_rules + 3].split()[:4] == ["default", "1", "row", "opens"]  # at 10:00 in NY
+    assert "(Tue 10:00 America/New_York)" in lines[at_rules + 3]
+    assert build_plan(rows, ANY, 0.0, 10, 100).rules is None  # no rules: no such lines
 
 
 # --- the campaign-file key -------------------------------------------------------------------
