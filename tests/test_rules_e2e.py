@@ -179,7 +179,8 @@ def test_embedded_no_call_outside_its_rule_and_the_plan_counts_rows_by_rule(
     )
     assert plan.returncode == 0, plan.output
     plan_lines = plan.stdout.splitlines()
-    first = plan_lines.index("Calling rules of ready rows (with --window, in each one's local time):")
+    header = "Calling rules of ready rows (with --window, in each one's local time):"
+    first = plan_lines.index(header)
     by_rule = {}
     for line in plan_lines[first + 1 :]:
         if not line.startswith("  "):
