@@ -5,6 +5,8 @@ intent, written in the same atomic step that begins the dial (`RowStore.begin_di
 time, campaign, number, status and call id. The row gives the recipient's zones and the last
 error; the campaign's policy gives the window that allowed the call. So the log is exactly what
 the store did, in both stores, with no second record that could disagree with the first.
+With calling rules (`--rules`), each line names the rule that governs the number and the
+window (with the rule's days) that `--window` and that rule allowed the call in.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from campaigns.calling_gate import window_text
 from campaigns.history import HistoryEntry
 from campaigns.report import write_text_table
+from campaigns.rules import CallingRules, rule_names
+from campaigns.rules_file import rules_from_json
 from campaigns.store import API_FINAL, CampaignMeta, Row, RowStatus, RowStore
+from campaigns.windows import CallingWindow
 from dialer.durations import iso_utc_text
 
 ATTEMPT_COLUMNS = (
@@ -27,6 +33,7 @@ ATTEMPT_COLUMNS = (
     "zones",
     "local_time",
     "window",
+    "rule",  # the calling rule (--rules) that governs the number; "" without a rules file
     "outcome",
     "call_id",
     "message",
@@ -43,11 +50,18 @@ def campaign_window(meta: CampaignMeta) -> str:
     return str(window or "08:00-21:00")
 
 
+def campaign_rules(meta: CampaignMeta) -> CallingRules | None:
+    """The calling rules stored with the campaign's policy, if it has any."""
+    policy = meta.settings.get("policy")
+    data = policy.get("rules") if isinstance(policy, dict) else None
+    return rules_from_json(data) if isinstance(data, dict) and data else None
+
+
 def attempt_lines(store: RowStore, meta: CampaignMeta, batch: int = 500) -> Iterator[list[str]]:
     """The campaign's attempts as text lines (ATTEMPT_COLUMNS), in input order, each row's
     attempts oldest first. The history is read `batch` rows at a time: bounded memory, and a
     round trip per batch rather than per row."""
-    window = campaign_window(meta)
+    window, rules = campaign_window(meta), campaign_rules(meta)
     rows = (r for r in store.iter_rows(meta.campaign_id) if _may_have_dialled(r))
     while chunk := list(itertools.islice(rows, batch)):
         by_number: dict[str, list[HistoryEntry]] = {}
@@ -57,7 +71,15 @@ def attempt_lines(store: RowStore, meta: CampaignMeta, batch: int = 500) -> Iter
         for row in chunk:
             mine = sorted(by_number.get(row.to_number, ()), key=lambda e: e.at)
             for n, entry in enumerate(mine):
-                yield _line(row, entry, window, latest=n == len(mine) - 1)
+                yield _line(row, entry, _allowed_by(row, window, rules), n == len(mine) - 1)
+
+
+def _allowed_by(row: Row, window: str, rules: CallingRules | None) -> tuple[str, str]:
+    """(window, rule) that allowed a row's calls: `--window` alone without a rules file."""
+    if rules is None:
+        return window, ""
+    governing = rules.governing(row.to_number)
+    return window_text(CallingWindow.parse(window), governing), rule_names(governing)
 
 
 def _may_have_dialled(row: Row) -> bool:
@@ -66,7 +88,7 @@ def _may_have_dialled(row: Row) -> bool:
     return bool(row.to_number) and row.status not in _NEVER_DIALLED
 
 
-def _line(row: Row, entry: HistoryEntry, window: str, latest: bool) -> list[str]:
+def _line(row: Row, entry: HistoryEntry, allowed_by: tuple[str, str], latest: bool) -> list[str]:
     at = datetime.fromtimestamp(entry.at, UTC)
     outcome, message = _outcome(row, entry, latest)
     return [
@@ -75,7 +97,7 @@ def _line(row: Row, entry: HistoryEntry, window: str, latest: bool) -> list[str]
         row.to_number,
         "; ".join(row.zones),
         "; ".join(local_time(at, zone) for zone in row.zones),
-        window,
+        *allowed_by,
         outcome,
         entry.call_id,
         message,

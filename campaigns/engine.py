@@ -26,6 +26,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from campaigns.calling_gate import WAITING_FOR_RULE, CallingGate
 from campaigns.history import CallCap, DialGuard
 from campaigns.policy import DialPolicy
 from campaigns.spend import SpendGuard
@@ -134,6 +135,7 @@ class Engine:
             )
         )
         self.spend_stop = ""  # why new calls stopped (the spend guard), "" while they go on
+        self.gate = CallingGate(policy.window, policy.rules)  # --window and --rules
 
     # --- dialing ---
     def dial_next(self) -> float:
@@ -147,10 +149,13 @@ class Engine:
             row = self._claim(now)
         if row is None:
             return self._until_next_pending(now)
-        window = self.policy.window
-        if not window.is_always_open and not window.is_open(row.zones, now):
-            opens = window.next_open(row.zones, now)
-            self._release(row, opens if opens is not None else now + 86400.0)
+        closed = self.gate.closed(row.to_number, row.zones, now)
+        if closed is not None:  # the row waits, its rule named in its error (if it has one)
+            opens = closed.opens_at if closed.opens_at is not None else now + 86400.0
+            self._release(row, opens, closed.reason or None)
+            return 0.0
+        if row.error.startswith(WAITING_FOR_RULE):  # its rule allows it now: forget the wait
+            self._release(row, now, "")
             return 0.0
         if self._recalled(row, now):  # the do-not-call list, the recall guard
             return 0.0  # suppressed before a limiter slot is spent on it
@@ -204,8 +209,8 @@ class Engine:
         if row is not None:
             self._release(row, row.not_before)
 
-    def _release(self, row: Row, not_before: float) -> None:
-        self.store.release(self.campaign_id, row.idx, self.owner, not_before)
+    def _release(self, row: Row, not_before: float, error: str | None = None) -> None:
+        self.store.release(self.campaign_id, row.idx, self.owner, not_before, error)
 
     def _until_next_pending(self, now: float) -> float:
         nxt = self.store.next_pending_at(self.campaign_id)

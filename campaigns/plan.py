@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 from campaigns.contacts import ContactList, ListOptions, open_contact_list
 from campaigns.list_pass import read_list
 from campaigns.report import ReportInfo, dry_run_rows, write_report
+from campaigns.rule_counts import RuleOpening, RuleTally, rules_text
+from campaigns.rules import CallingRules
 from campaigns.store import NewRow, RowStatus
 from campaigns.windows import CallingWindow
 from dialer.durations import duration_text, rate_text
@@ -49,6 +51,7 @@ class Plan:
     estimated_run_s: float
     never_open_rows: int  # ready rows whose zones are never all inside the window together
     first_open_at: float | None = None  # when the first ready row may be called
+    rules: list[RuleOpening] | None = None  # --rules: ready rows by governing rule
 
 
 def effective_rate(
@@ -68,14 +71,18 @@ class PlanTally:
     """The plan's counts, taken row by row as the rows stream past (to the report or the
     store), so that the plan needs no pass of its own over the list."""
 
-    def __init__(self) -> None:
+    def __init__(self, rules: CallingRules | None = None) -> None:
         self.statuses: Counter[str] = Counter()
         self.ready_by_zones: Counter[tuple[str, ...]] = Counter()
+        self.rules = rules
+        self.ready_by_rule = RuleTally()
 
     def add(self, row: NewRow) -> None:
         if row.status == RowStatus.PENDING:
             self.statuses[RowStatus.READY] += 1
             self.ready_by_zones[row.zones] += 1
+            if self.rules is not None:
+                self.ready_by_rule.add(self.rules, row)
         else:
             self.statuses[row.status] += 1
 
@@ -120,6 +127,7 @@ class PlanTally:
             estimated_run_s=ready / rate_per_s if rate_per_s > 0 else float("inf"),
             never_open_rows=sum(n for z, n in ready_by_zones.items() if opens_by_zones[z] is None),
             first_open_at=min(known_opens, default=None),
+            rules=self.ready_by_rule.openings(window, now) if self.rules is not None else None,
         )
 
 
@@ -153,6 +161,8 @@ def format_plan(plan: Plan) -> str:
             f"  {plan.never_open_rows:,} ready rows have zones that are never all inside the "
             "window together: they would end not_called."
         )
+    if plan.rules is not None:
+        lines += ["", rules_text(plan.rules, plan.now)]
     lines.append("")
     lines.append(f"Pace: {rate_text(plan.rate_per_s)}, set by {plan.limited_by}.")
     ready = plan.counts.get("ready", 0)
@@ -201,10 +211,11 @@ def dry_run(
     agent_rate_per_s: float | None = None,
     *,
     csv_raw: bool = False,
+    rules: CallingRules | None = None,
 ) -> Plan:
     """The dry run in one pass over the list: each row, as the report takes it, is counted
     for the plan. The report is written whole (or not at all) before the plan is returned."""
-    tally = PlanTally()
+    tally = PlanTally(rules)
     rows = dry_run_rows(tally.counted(read_list(contacts)))
     write_report(report, list(contacts.headers), rows, info, csv_raw=csv_raw)
     return tally.plan(window, now, call_rate_per_s, request_rate_per_s, agent_rate_per_s)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from campaigns.history import DEFAULT_RECALL_AFTER_S
+from campaigns.rules import CallingRules
+from campaigns.rules_file import rules_from_json
 from campaigns.store import RowStatus
 from campaigns.windows import CallingWindow
 from dialer.errors import InputError
@@ -58,6 +60,7 @@ class DialPolicy:
     verify_after_s: float = DEFAULT_VERIFY_AFTER_S  # the call list is searched this long
     max_calls: str = ""  # `--max-calls 7/7d` as written (campaigns.history.CallCap); "": none
     min_balance: float | None = None  # `--min-balance`: no new call under this credit balance
+    rules: CallingRules | None = None  # `--rules FILE`: calling rules per place, read once
 
     def extra_attempts(self, status: RowStatus) -> int:
         return int(self.redial.get(status.value, 0))
@@ -85,6 +88,7 @@ class DialPolicy:
             "verify_after_s": self.verify_after_s,
             "max_calls": self.max_calls,
             "min_balance": self.min_balance,
+            "rules": self.rules.to_json() if self.rules is not None else None,
         }
 
     @classmethod
@@ -107,6 +111,7 @@ class DialPolicy:
             verify_after_s=float(data.get("verify_after_s", DEFAULT_VERIFY_AFTER_S)),
             max_calls=str(data.get("max_calls", "")),
             min_balance=None if data.get("min_balance") is None else float(data["min_balance"]),
+            rules=rules_from_json(data["rules"]) if data.get("rules") else None,
         )
 
 

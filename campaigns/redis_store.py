@@ -131,6 +131,7 @@ if not leased_by(ARGV[2]) or not redis.call('ZSCORE', leased, idx) then return 0
 redis.call('ZREM', leased, idx)
 redis.call('ZADD', pending, ARGV[3], idx)
 redis.call('HSET', row, 'lease_owner', '', 'lease_until', 0, 'not_before', ARGV[4])
+if ARGV[5] then redis.call('HSET', row, 'error', ARGV[5]) end
 return 1
 """,
     "begin_dial": """
@@ -474,8 +475,11 @@ class RedisStore:
         )
         return self._rows(campaign_id, (int(i) for i in idxs))
 
-    def release(self, campaign_id: str, idx: int, owner: str, not_before: float) -> bool:
-        return self._run("release", campaign_id, idx, owner, _ms(not_before), not_before)
+    def release(
+        self, campaign_id: str, idx: int, owner: str, not_before: float, error: str | None = None
+    ) -> bool:
+        why = () if error is None else (error,)  # ARGV[5]: the row's error, when given
+        return self._run("release", campaign_id, idx, owner, _ms(not_before), not_before, *why)
 
     def begin_dial(
         self,

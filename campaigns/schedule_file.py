@@ -42,6 +42,7 @@ Campaign keys (in `[campaigns.NAME]` or `[defaults]`):
   how often a number may be called); `"0"` turns it off. `in_doubt`: as `--in-doubt`.
   `max_calls`: as `--max-calls` (N calls to one number in D days, across every campaign).
   `min_balance`: as `--min-balance` (no new call under this credit balance), e.g. `"5"`.
+  `rules`: as `--rules`, a calling-rules file's path (read when the campaign file is read).
 - `rate`, `max_active`, `window`, `redial`, `redial_after`, `suppress`, `phone_column`,
   `region`, `variables`, `timezone_column`, `webhooks`, `encoding`, `delimiter`,
   `phone_columns`: as `dialer run`'s options, with its defaults; `redial` as text or a table,
@@ -71,6 +72,8 @@ from campaigns.history import DEFAULT_RECALL_AFTER_S, CallCap
 from campaigns.phones import PhoneReader
 from campaigns.policy import DialPolicy, parse_in_doubt, parse_redial
 from campaigns.report import REPORT_EXTENSIONS
+from campaigns.rules import CallingRules
+from campaigns.rules_file import read_rules
 from campaigns.spend import parse_min_balance
 from campaigns.windows import CallingWindow
 from dialer.durations import parse_duration_s
@@ -107,6 +110,7 @@ EXAMPLES: Mapping[str, str] = {
     "in_doubt": '"verify" or "unknown"',
     "max_calls": '"7/7d"',
     "min_balance": '"5"',
+    "rules": '"calling-rules.toml"',
 }
 CAMPAIGN_KEYS = frozenset(EXAMPLES)
 FILE_KEYS = frozenset({"max_attempts_per_number_per_day", "defaults", "campaigns"})
@@ -422,7 +426,18 @@ def _policy(values: _Values) -> DialPolicy:
         )
         if values.get("min_balance") is not None
         else None,
+        rules=_rules(values),
     )
+
+
+def _rules(values: _Values) -> CallingRules | None:
+    text = values.text("rules")  # relative to the campaign file, like every path in it
+    if text is None:
+        return None
+    try:
+        return read_rules(values.path.parent / text, option="rules")
+    except InputError as exc:
+        raise values.fail("rules", str(exc)) from None
 
 
 def _rate(values: _Values) -> Rate | None:

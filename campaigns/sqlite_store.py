@@ -406,11 +406,13 @@ class SqliteStore:
             r.lease_owner, r.lease_until = owner, now + lease_s
         return rows
 
-    def release(self, campaign_id: str, idx: int, owner: str, not_before: float) -> bool:
+    def release(
+        self, campaign_id: str, idx: int, owner: str, not_before: float, error: str | None = None
+    ) -> bool:
         return self._update(
-            "UPDATE rows SET lease_owner='', lease_until=0, not_before=? "
+            "UPDATE rows SET lease_owner='', lease_until=0, not_before=?, error=COALESCE(?, error) "
             "WHERE cid=? AND idx=? AND status=? AND lease_owner=?",
-            (not_before, campaign_id, idx, RowStatus.PENDING.value, owner),
+            (not_before, error, campaign_id, idx, RowStatus.PENDING.value, owner),
         )
 
     def begin_dial(

@@ -201,8 +201,10 @@ class RowStore(Protocol):
         """Lease up to `limit` pending rows whose not-before has passed and whose lease is free
         or expired, in not-before order."""
 
-    def release(self, campaign_id: str, idx: int, owner: str, not_before: float) -> bool:
-        """Give a leased pending row back, due at `not_before`."""
+    def release(
+        self, campaign_id: str, idx: int, owner: str, not_before: float, error: str | None = None
+    ) -> bool:
+        """Give a leased pending row back, due at `not_before`; with `error`, why it waits."""
 
     def begin_dial(
         self,

@@ -157,7 +157,15 @@ def _default_report(contacts: Path) -> Path:
 )
 @click.option(
     "--max-calls",
-    help="At most N calls to one number in any D days, across campaigns, e.g. 7/7d.",
+    help="At most N calls to one number in any D days, across campaigns, e.g. 7/7d "
+    "(default: DIALER_MAX_CALLS, else none).",
+)
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(path_type=Path),
+    help="Calling rules by country, state or area code (windows, days, dates without calls): "
+    "a TOML file, see examples/calling-rules.toml.",
 )
 @click.option(
     "--min-balance",
@@ -186,6 +194,7 @@ def run(**opts: Any) -> None:
     from campaigns.contacts import ListOptions, open_contact_list
     from campaigns.policy import DialPolicy, parse_in_doubt, parse_redial
     from campaigns.report import check_report_path
+    from campaigns.rules_file import read_rules
     from campaigns.spend import parse_min_balance
     from campaigns.windows import CallingWindow
     from dialer.durations import parse_duration_s
@@ -217,10 +226,11 @@ def run(**opts: Any) -> None:
         recall_after_s=_recall_after_s(opts["recall_after"]),
         in_doubt=parse_in_doubt(opts["in_doubt"]),
         verify_after_s=settings.verify_after_s,
-        max_calls=CallCap.parse(opts["max_calls"]).text if opts["max_calls"] else "",
+        max_calls=_max_calls(opts["max_calls"], settings),
         min_balance=parse_min_balance(opts["min_balance"])
         if opts["min_balance"] is not None
         else None,
+        rules=read_rules(opts["rules_path"]) if opts["rules_path"] else None,
     )
     campaign_id = check_campaign_id(opts["campaign_id"]) if opts["campaign_id"] else None
     contacts = open_contact_list(
@@ -276,6 +286,15 @@ def _read_every_row(contacts: ContactList) -> None:
         pass
 
 
+def _max_calls(text: str | None, settings: Settings) -> str:
+    """--max-calls as written, else the DIALER_MAX_CALLS setting; "" for no cap."""
+    if text:
+        return CallCap.parse(text).text
+    if not settings.max_calls:
+        return ""
+    return CallCap.parse(settings.max_calls, name="DIALER_MAX_CALLS").text
+
+
 def _recall_after_s(text: str | None) -> float:
     from dialer.durations import parse_duration_s
 
@@ -313,6 +332,7 @@ def _dry_run(
         settings.request_limit.per_s,
         policy.agent_rate.per_s if policy.agent_rate else None,
         csv_raw=csv_raw,
+        rules=policy.rules,
     )
     say(console, f"List: {contacts.reading_note}")
     say(console, format_plan(plan))

@@ -17,7 +17,8 @@ SHORT_HELP = (
 @click.command(
     short_help=SHORT_HELP,
     help="Write the attempt log of CAMPAIGN: one line per POST /calls attempt, with its UTC "
-    "time, the recipient's local time and zone, the window that allowed it, and its outcome.",
+    "time, the recipient's local time and zone, the window and calling rule that allowed it, "
+    "and its outcome.",
 )
 @click.argument("campaign_id")
 @click.option(

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dialer.errors import SettingsError
+from dialer.durations import parse_duration_s
+from dialer.errors import InputError, SettingsError
 
 DEFAULT_BASE_URL = "https://app.voxpria.com/api/v1"
 RATE_FORM = "N/s, N/min or N/h (for example 100/min)"
@@ -129,6 +130,21 @@ def _queue_name(env: Mapping[str, str], name: str, default: str) -> str:
     return text
 
 
+def _calls_per_period(env: Mapping[str, str], name: str) -> str:
+    """`7/7d` (N calls in a period), checked here; campaigns.history.CallCap reads it."""
+    text = env.get(name, "").strip()
+    if not text:
+        return ""
+    count, _, period = text.partition("/")
+    try:
+        period_s = parse_duration_s(period, name=name) if period.strip() else 0.0
+    except InputError:
+        period_s = 0.0
+    if not count.strip().isdigit() or int(count) < 1 or period_s <= 0:
+        raise SettingsError(f"{name}={text!r}: write it as N/Dd, like 7/7d (N calls in D days).")
+    return text
+
+
 @dataclass(frozen=True)
 class Settings:
     api_key: Secret = field(default_factory=lambda: Secret(""))
@@ -163,6 +179,8 @@ class Settings:
     # Cluster mode refuses a Redis that may lose acknowledged writes, unless this is set (for
     # throwaway tests only): DIALER_ALLOW_VOLATILE_REDIS=1.
     allow_volatile_redis: bool = False
+    # The default of `dialer run --max-calls` (N calls to one number in a period), "" for none.
+    max_calls: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -204,6 +222,7 @@ class Settings:
             shift_queue=_queue_name(env, "DIALER_SHIFT_QUEUE", cls.shift_queue),
             ui_plan_timeout_s=_seconds(env, "DIALER_UI_PLAN_TIMEOUT_S", cls.ui_plan_timeout_s),
             verify_after_s=_seconds(env, "DIALER_VERIFY_AFTER_S", cls.verify_after_s),
+            max_calls=_calls_per_period(env, "DIALER_MAX_CALLS"),
             allow_volatile_redis=env.get("DIALER_ALLOW_VOLATILE_REDIS", "").strip().lower()
             in ("1", "yes", "true"),
         )

@@ -64,6 +64,11 @@ CASES = {
     "bad --report extension": Case("--report", options=("--report", "outcomes.txt")),
     "bad --campaign": Case("--campaign", options=("--campaign", "no spaces please")),
     "bad --suppress file": Case("suppress_binary.txt", options=("--suppress", "SUPPRESS")),
+    "a campaign file as --rules": Case(  # a likely mix-up: the keys are not a rules file's
+        "schedule.toml: unknown key",
+        options=("--rules", str(Path(__file__).parent.parent / "examples" / "schedule.toml")),
+    ),
+    "DIALER_MAX_CALLS=often": Case("DIALER_MAX_CALLS", env={"DIALER_MAX_CALLS": "often"}),
     "bad --max-active": Case("--max-active", options=("--max-active", "0"), usage_error=True),
     "no --agent": Case("--agent", options=("--no-agent",), usage_error=True),
     "VOXPRIA_CALL_LIMIT=fast": Case("VOXPRIA_CALL_LIMIT", env={"VOXPRIA_CALL_LIMIT": "fast"}),

@@ -48,3 +48,11 @@ def test_the_key_never_shows_in_repr_or_errors() -> None:
 def test_a_missing_key_says_how_to_set_it() -> None:
     with pytest.raises(SettingsError, match="export VOXPRIA_API_KEY"):
         Settings.from_env({}).require_api_key()
+
+
+def test_dialer_max_calls_is_checked_when_read() -> None:
+    assert Settings.from_env({}).max_calls == ""
+    assert Settings.from_env({"DIALER_MAX_CALLS": " 7/7d "}).max_calls == "7/7d"
+    for bad in ("7", "0/7d", "x/7d", "7/soon", "7/0d"):
+        with pytest.raises(SettingsError, match=r"DIALER_MAX_CALLS=.*like 7/7d"):
+            Settings.from_env({"DIALER_MAX_CALLS": bad})
