@@ -30,10 +30,10 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
+    from campaigns.backends import Services
     from campaigns.contacts import ContactList
     from campaigns.policy import DialPolicy, PollPolicy
     from campaigns.store import RowStore
-    from dialer.services import Services
 
 EXIT_INTERRUPTED = 130
 STATUS_OUTAGE_S = 30.0  # `dialer status` without --wait waits this long for Redis to come back
@@ -342,10 +342,10 @@ def _recent_calls_text(
 ) -> str:
     """What the contact history says of the list's numbers (the recall guard), read without
     creating any state: a state folder that does not exist yet has no history."""
+    from campaigns.backends import STATE_FILE, open_services
     from campaigns.history import summarize_recent
     from campaigns.store import RowStatus
     from dialer.clock import SystemClock
-    from dialer.services import STATE_FILE, open_services
 
     if settings.redis_url is None and not (settings.home / STATE_FILE).exists():
         return summarize_recent([], _NoHistory(), now, policy.recall_after_s).text()
@@ -431,11 +431,11 @@ def _run_command(campaign_id: str) -> str:
 def report(campaign_id: str, out: Path | None, analysis: Path | None, csv_raw: bool) -> None:
     from rich.console import Console
 
+    from campaigns.backends import open_services
     from campaigns.report import check_report_path
     from dialer.clock import SystemClock
     from dialer.launcher import write_campaign_report
     from dialer.progress import summary_table
-    from dialer.services import open_services
 
     if out is None and analysis is None:
         raise InputError("dialer report: give --out PATH (the report), --analysis PATH, or both.")
@@ -491,10 +491,10 @@ def _no_campaign(campaign_id: str, services: Services) -> str:
 def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
     from rich.console import Console
 
+    from campaigns.backends import open_services
     from campaigns.store import CampaignMeta, CampaignState
     from dialer.clock import SystemClock
     from dialer.launcher import through_outages
-    from dialer.services import open_services
     from dialer.status_report import status_view
 
     settings = Settings.from_env()

@@ -33,10 +33,10 @@ from dialer.errors import ApiError, CampaignNotFound, DialerError, InputError, S
 from dialer.settings import Settings
 
 if TYPE_CHECKING:  # imported where used: httpx, redis and the engine cost half of a start-up
+    from campaigns.backends import Services
     from campaigns.engine import Engine
     from campaigns.runner import Progress, StopSignal
     from dialer.client import VoxpriaClient
-    from dialer.services import Services
 
 log = logging.getLogger("dialer.launcher")
 
@@ -85,7 +85,7 @@ class Launch:
 
 
 def launch(job: Launch) -> Ended:
-    from dialer.services import check_durable, open_services
+    from campaigns.backends import check_durable, open_services
 
     clock = SystemClock()
     services = open_services(job.settings, clock)

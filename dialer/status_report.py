@@ -11,7 +11,7 @@ from campaigns.store import CampaignMeta, CampaignState, RowStatus, RowStore
 from dialer.clock import Clock
 
 if TYPE_CHECKING:
-    from dialer.services import Services
+    from campaigns.backends import Services
 
 LEFT = (RowStatus.PENDING, RowStatus.DIALING, RowStatus.ACTIVE)
 WAIT_POLL_S = 2.0

@@ -7,12 +7,12 @@ import os
 import socket
 from collections.abc import Callable
 
+from campaigns.backends import Services, open_services
 from dialer.client import VoxpriaClient
 from dialer.clock import Clock, SystemClock
 from dialer.lease import Leases
 from dialer.metrics import NO_METRICS, MeteredLimiter, Recorder
 from dialer.redis_keys import RedisKeys
-from dialer.services import Services, open_services
 from dialer.settings import Settings
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
 
+from campaigns.backends import Services
 from campaigns.campaign import derive_campaign_id, load_policy, open_campaign
 from campaigns.contacts import ContactList
 from campaigns.engine import Engine
@@ -33,7 +34,6 @@ from campaigns.store import CampaignMeta, CampaignState, RowStore
 from dialer.clock import Clock
 from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.launcher import unused_campaign_id
-from dialer.services import Services
 from dialer.web.uploads import display_basename
 
 log = logging.getLogger("dialer.web.runs")
