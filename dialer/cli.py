@@ -433,8 +433,8 @@ def report(campaign_id: str, out: Path | None, analysis: Path | None, csv_raw: b
 
     from campaigns.backends import open_services
     from campaigns.report import check_report_path
+    from campaigns.service import write_campaign_report
     from dialer.clock import SystemClock
-    from dialer.launcher import write_campaign_report
     from dialer.progress import summary_table
 
     if out is None and analysis is None:
@@ -492,9 +492,9 @@ def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
     from rich.console import Console
 
     from campaigns.backends import open_services
+    from campaigns.outages import through_outages
     from campaigns.store import CampaignMeta, CampaignState
     from dialer.clock import SystemClock
-    from dialer.launcher import through_outages
     from dialer.status_report import status_view
 
     settings = Settings.from_env()
