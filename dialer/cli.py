@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from campaigns.history import DEFAULT_RECALL_AFTER_S, CallCap
+from campaigns.history import DEFAULT_RECALL_AFTER_S
 from dialer.cli_lazy import LazyGroup
 from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.settings import Rate, Secret, Settings
@@ -190,11 +190,8 @@ def run(**opts: Any) -> None:
 
     from campaigns.campaign import check_campaign_id, derive_campaign_id
     from campaigns.contacts import ListOptions, open_contact_list
-    from campaigns.policy import DialPolicy, parse_in_doubt, parse_redial
+    from campaigns.dial_options import DialOptions
     from campaigns.report import check_report_path
-    from campaigns.spend import parse_min_balance
-    from campaigns.windows import CallingWindow
-    from dialer.durations import parse_duration_s
     from dialer.launcher import Ended, Launch, launch
 
     _setup_logging(opts["verbose"])
@@ -211,23 +208,19 @@ def run(**opts: Any) -> None:
     contacts_path: Path = opts["contacts"]
     report_path: Path = opts["report_path"] or _default_report(contacts_path)
     check_report_path(report_path)
-    window = CallingWindow.parse(opts["window"])
-    agent_rate = Rate.parse(opts["rate"], name="--rate") if opts["rate"] else None
-    policy = DialPolicy(
+    options = DialOptions(
         agent_id=opts["agent_id"],
-        agent_rate=agent_rate,
+        rate=opts["rate"] or None,
         max_active=opts["max_active"],
-        window=window,
-        redial=parse_redial(opts["redial"]),
-        redial_after_s=parse_duration_s(opts["redial_after"], name="--redial-after"),
-        recall_after_s=_recall_after_s(opts["recall_after"]),
-        in_doubt=parse_in_doubt(opts["in_doubt"]),
-        verify_after_s=settings.verify_after_s,
-        max_calls=CallCap.parse(opts["max_calls"]).text if opts["max_calls"] else "",
-        min_balance=parse_min_balance(opts["min_balance"])
-        if opts["min_balance"] is not None
-        else None,
+        window=opts["window"],
+        redial=opts["redial"],
+        redial_after=opts["redial_after"],
+        recall_after=opts["recall_after"],
+        in_doubt=opts["in_doubt"],
+        max_calls=opts["max_calls"] or None,
+        min_balance=opts["min_balance"],
     )
+    policy = options.policy(verify_after_s=settings.verify_after_s)
     campaign_id = check_campaign_id(opts["campaign_id"]) if opts["campaign_id"] else None
     contacts = open_contact_list(
         contacts_path,
@@ -280,14 +273,6 @@ def _read_every_row(contacts: ContactList) -> None:
 
     for _ in read_list(contacts):
         pass
-
-
-def _recall_after_s(text: str | None) -> float:
-    from dialer.durations import parse_duration_s
-
-    if text is None:
-        return DEFAULT_RECALL_AFTER_S
-    return parse_duration_s(text, name="--recall-after")
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -492,7 +477,7 @@ def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
     from rich.console import Console
 
     from campaigns.backends import open_services
-    from campaigns.outages import through_outages
+    from campaigns.service.outages import through_outages
     from campaigns.store import CampaignMeta, CampaignState
     from dialer.clock import SystemClock
     from dialer.status_report import status_view

@@ -1,40 +1,29 @@
-"""One campaign service: how a campaign is opened or resumed, checked before its first call,
-run, stopped and finished, whichever door it came in by (`dialer run`, the web page, a schedule,
-a worker). The doors keep only presentation: what they print or show, and how they host a run
-(the terminal's signals, the server's threads, Celery's tasks).
-
-- open: the campaign is created with every row of its list, or the stored one is resumed; a
-  finished one is said so, with an unused id to call the list again under.
-- preflight: the agent exists and is active; the credit balance.
-- run embedded: the engine driven to the end in this process (`campaigns.runner`), its end
-  recorded in the store.
-- submit and follow: the campaign handed to the cluster (`Submission`, passed in: Celery lives
-  in `workers`), and followed through the store until it ends.
-- stop: no new calls, live calls followed to their end; a run of this process is told by its
-  `StopSignal`, any other one (the cluster's) by the state `stopping` in the store.
-- finish: the outcome report written from the store.
-"""
+"""The campaign service itself: every door's way to a campaign (see the package's docstring)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from campaigns.attempts import ATTEMPT_COLUMNS, attempt_lines
-from campaigns.campaign import load_policy, open_campaign
-from campaigns.contacts import ContactList
-from campaigns.outages import store_outages, through_outages
+from campaigns.campaign import load_policy
 from campaigns.policy import DialPolicy
-from campaigns.report import ReportInfo, report_rows, write_report
-from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
+from campaigns.service.cluster import LIVE_STATES, OnProgress, Say, Submission, follow, progress
+from campaigns.service.opening import (
+    CampaignRequest,
+    Opened,
+    open_request,
+    opened_as,
+    unused_campaign_id,
+)
+from campaigns.service.reports import write_campaign_report
+from campaigns.store import CampaignMeta, CampaignState, RowStatus, RowStore
 from dialer.clock import Clock
-from dialer.errors import ApiError, CampaignNotFound, DialerError, InputError
+from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.metrics import NO_METRICS, Recorder
 
 if TYPE_CHECKING:  # imported where used: httpx, redis and the engine cost half of a start-up
@@ -46,20 +35,8 @@ if TYPE_CHECKING:  # imported where used: httpx, redis and the engine cost half 
 
 log = logging.getLogger("campaigns.service")
 
-NO_WORKERS = (
-    "No worker is consuming the queue at REDIS_URL yet: the campaign waits for one. Start "
-    "workers with `dialer worker` (same REDIS_URL and VOXPRIA_API_KEY), e.g. "
-    "`docker compose up -d --scale worker=2`."
-)
 LEFT_AT_ONCE = "stopped at once (Ctrl-C twice): live calls were not followed to their end"
-WORKER_CHECK_EVERY_S = 30.0
-FOLLOW_EVERY_S = 1.0
-LIVE_STATES = (CampaignState.RUNNING, CampaignState.STOPPING)
-_NOT_STARTED = (RowStatus.PENDING, RowStatus.INVALID, RowStatus.DUPLICATE, RowStatus.SUPPRESSED)
 _NOT_CALLABLE = (RowStatus.INVALID, RowStatus.DUPLICATE, RowStatus.SUPPRESSED)
-
-Say = Callable[[str], None]
-OnProgress = Callable[["Progress"], None]
 
 
 class Ended(StrEnum):
@@ -68,44 +45,6 @@ class Ended(StrEnum):
     LEFT = "left"  # left at once (Ctrl-C twice); resumable
     ALREADY_FINISHED = "already_finished"  # nothing to do
     DETACHED = "detached"  # cluster: submitted, not followed
-
-
-class Submission(Protocol):
-    """Handing a campaign to the cluster's workers (workers/submission.py: Celery)."""
-
-    def submit(self, services: Services, campaign_id: str) -> int:
-        """Start the campaign's shifts; returns the worker processes listening (0: none)."""
-        ...
-
-    def workers_listening(self, services: Services) -> bool: ...
-
-    def outage_errors(self) -> tuple[type[BaseException], ...]:
-        """What the queue raises while Redis is away (waited out, as a store outage is)."""
-        ...
-
-
-@dataclass(frozen=True)
-class CampaignRequest:
-    """A campaign to open: its id, list and policy. `rows` replaces the list's own rows (a
-    scheduled run marks the numbers its memory skips); it is read when the run is stored."""
-
-    campaign_id: str
-    contacts: ContactList
-    policy: DialPolicy
-    rows: Callable[[], Iterable[NewRow]] | None = None
-
-
-@dataclass(frozen=True)
-class Opened:
-    meta: CampaignMeta
-    resumed: bool
-    # Already finished: nothing was changed or called; `new_id` is an unused id to call the
-    # list again under ("" otherwise).
-    new_id: str = ""
-
-    @property
-    def already_finished(self) -> bool:
-        return self.meta.state is CampaignState.FINISHED
 
 
 @dataclass(frozen=True)
@@ -154,16 +93,7 @@ class CampaignService:
     def open(self, request: CampaignRequest) -> Opened:
         """Create the campaign (every row of its list) or resume the stored one with the policy
         given now; a finished one is left as it is (`Opened.already_finished`)."""
-        rows = request.rows() if request.rows else None
-        opened = open_campaign(
-            self.store,
-            request.campaign_id,
-            request.contacts,
-            request.policy,
-            self.clock.now(),
-            rows,
-        )
-        return self._opened(opened.meta, opened.resumed)
+        return open_request(self.store, request, self.clock.now())
 
     def resume(self, campaign_id: str) -> tuple[Opened, DialPolicy]:
         """The stored campaign set running again with its stored policy (nothing of its list is
@@ -183,7 +113,7 @@ class CampaignService:
         return unused_campaign_id(self.store, campaign_id)
 
     def _opened(self, meta: CampaignMeta, resumed: bool) -> Opened:
-        return _opened(self.store, meta, resumed)
+        return opened_as(self.store, meta, resumed)
 
     # --- preflight -----------------------------------------------------------------------------
 
@@ -323,50 +253,18 @@ class CampaignService:
         """Follow a submitted campaign through the store until it ends, waiting out Redis
         outages. `stop` requested: the campaign is set stopping (the workers end it). An
         interrupt while following leaves it to the workers (Ended.LEFT)."""
-        cluster, store, clock = self._cluster(), self.store, self.clock
-        errors = store_outages() + cluster.outage_errors()
-        next_worker_check = clock.now() + WORKER_CHECK_EVERY_S
-
-        def look() -> CampaignState:
-            nonlocal next_worker_check
-            state = _state(store, campaign_id)
-            if state not in LIVE_STATES:
-                return state
-            if stop.requested and state is CampaignState.RUNNING:
-                store.update_campaign(campaign_id, state=CampaignState.STOPPING)
-            if on_progress is not None:
-                on_progress(self.progress(campaign_id))
-            if clock.now() >= next_worker_check:
-                next_worker_check = clock.now() + WORKER_CHECK_EVERY_S
-                if not cluster.workers_listening(self.services):
-                    say(NO_WORKERS)
-            return state
-
+        submission = self._cluster()
         try:
             with self._running_here(campaign_id, stop):
-                while (state := through_outages(look, say, clock, errors=errors)) in LIVE_STATES:
-                    clock.sleep(FOLLOW_EVERY_S)
+                state = follow(
+                    self.services, submission, self.clock, campaign_id, stop, say, on_progress
+                )
         except KeyboardInterrupt:  # Ctrl-C twice: the workers go on stopping the campaign
             return Ended.LEFT
-        if state is CampaignState.FAILED:
-            current = store.get_campaign(campaign_id)
-            reason = current.reason if current else "the campaign vanished from the store"
-            raise ApiError(f"Campaign {campaign_id} failed: {reason}")
         return Ended.FINISHED if state is CampaignState.FINISHED else Ended.STOPPED
 
     def progress(self, campaign_id: str) -> Progress:
-        from campaigns.runner import Progress
-
-        store = self.store
-        counts = store.counts(campaign_id)
-        started = sum(n for s, n in counts.items() if s not in _NOT_STARTED)
-        return Progress(
-            counts,
-            started,
-            store.in_flight(campaign_id),
-            store.next_pending_at(campaign_id),
-            self.clock.now(),
-        )
+        return progress(self.store, campaign_id, self.clock.now())
 
     def callable_rows(self, campaign_id: str) -> int:
         return sum(n for s, n in self.store.counts(campaign_id).items() if s not in _NOT_CALLABLE)
@@ -414,43 +312,3 @@ class _Registered:
 
     def __exit__(self, *exc: object) -> None:
         self._service.forget(self._cid, self._stop)
-
-
-def open_request(store: RowStore, request: CampaignRequest, now: float) -> Opened:
-    """`CampaignService.open` on a bare store (what a page that has no backends of its own
-    opens a campaign with)."""
-    rows = request.rows() if request.rows else None
-    opened = open_campaign(store, request.campaign_id, request.contacts, request.policy, now, rows)
-    return _opened(store, opened.meta, opened.resumed)
-
-
-def _opened(store: RowStore, meta: CampaignMeta, resumed: bool) -> Opened:
-    if meta.state is CampaignState.FINISHED:
-        return Opened(meta, resumed, unused_campaign_id(store, meta.campaign_id))
-    return Opened(meta, resumed)
-
-
-def _state(store: RowStore, campaign_id: str) -> CampaignState:
-    current = store.get_campaign(campaign_id)
-    return current.state if current else CampaignState.FAILED
-
-
-def write_campaign_report(
-    store: RowStore, campaign_id: str, report: Path, *, csv_raw: bool = False
-) -> dict[str, int]:
-    """The outcome report, from the store (any machine that reaches it)."""
-    meta = store.get_campaign(campaign_id)
-    if meta is None:
-        raise CampaignNotFound(f"No campaign {campaign_id} in the store.")
-    rows = report_rows(store.iter_report_rows(campaign_id), meta.state, meta.reason)
-    attempts = (list(ATTEMPT_COLUMNS), attempt_lines(store, meta))  # the XLSX's Attempts sheet
-    return write_report(
-        report, meta.headers, rows, ReportInfo.from_meta(meta), csv_raw=csv_raw, attempts=attempts
-    )
-
-
-def unused_campaign_id(store: RowStore, campaign_id: str) -> str:
-    n = 2
-    while store.get_campaign(f"{campaign_id}-{n}") is not None:
-        n += 1
-    return f"{campaign_id}-{n}"
