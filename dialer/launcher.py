@@ -1,7 +1,7 @@
 """How `dialer run` and `dialer run-scheduled` show a campaign's run in the terminal: the
 preflight's line, the live progress, Ctrl-C (once: stop; twice: leave at once), the summary and
 the command that resumes it. Presentation only: opening, running, stopping and finishing the
-campaign are the campaign service's (campaigns/service.py). It returns how the run ended;
+campaign are the campaign service's (campaigns/service/). It returns how the run ended;
 choosing exit codes is the caller's business.
 """
 

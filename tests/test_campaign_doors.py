@@ -57,12 +57,12 @@ def test_started_on_the_page_stopped_by_dialer_run_resumed_by_dialer_run(
             # the page's door: the campaign service submits it to the workers
             runs = CampaignRuns(services, SystemClock())
             request = StartRequest(
-                uploaded(settings.home, original), "numbers.csv", policy(settings, Rate(1, 2))
+                uploaded(settings.home, original), "numbers.csv", policy(settings, Rate(30, 60))
             )
             started = runs.start(request)
             cid = started.campaign_id
             assert started.notice in (Notice.STARTED, Notice.NO_WORKERS)
-            wait_until(lambda: len(sim.sim.audit()) >= 2, timeout_s=30, what="2 calls")
+            wait_until(lambda: len(sim.sim.audit()) >= 2, timeout_s=60, what="2 calls")
 
             # the CLI's door: `dialer run` of the same list and id follows it; Ctrl-C stops it
             report = tmp_path / "report.csv"

@@ -1,5 +1,5 @@
 """Handing a campaign to the cluster: how many workers listen, and the first shift per slot.
-`CelerySubmission` is the campaign service's `Submission` (campaigns/service.py): the service
+`CelerySubmission` is the campaign service's `Submission` (campaigns/service/): the service
 knows nothing of Celery."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Thin Celery tasks: they carry a campaign id and a slot number, nothing else; the campaign's
-engine comes from the campaign service (campaigns/service.py), as every door's does.
+engine comes from the campaign service (campaigns/service/), as every door's does.
 
 A campaign is worked by N slots; each slot is a chain of short shifts (`dialer.drive`), each
 handing its slot lease to the next before enqueueing it. A slot whose worker died loses its

@@ -1,7 +1,7 @@
 """Starting, stopping and resuming campaigns for the web page. No HTTP here: the page calls
 these, and so can anything else in the `dialer serve` process.
 
-The campaign logic is the campaign service's (campaigns/service.py), the one `dialer run`, the
+The campaign logic is the campaign service's (campaigns/service/), the one `dialer run`, the
 schedules and the workers use: the same id (the list's name and content and the agent), the
 same store, the same engine. So `dialer status` and `dialer report` see a campaign started here,
 and running the same list from the command line resumes it rather than calling anyone twice.
