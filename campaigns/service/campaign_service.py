@@ -196,15 +196,15 @@ class CampaignService:
 
         owner = f"{owner_prefix}-{uuid.uuid4().hex[:8]}"
         engine = self.engine(campaign_id, policy, client, owner)
-        with self._running_here(campaign_id, stop):
-            try:
+        try:  # the run is no longer this process's (is_running_here) when its end is recorded
+            with self._running_here(campaign_id, stop):
                 end = Runner(engine, self.clock, on_progress=on_progress).run(stop)
-            except KeyboardInterrupt:  # Ctrl-C twice
-                self.record_end(campaign_id, CampaignState.STOPPED, LEFT_AT_ONCE)
-                return Ended.LEFT
-            except DialerError as exc:
-                self.record_end(campaign_id, CampaignState.FAILED, str(exc))
-                raise
+        except KeyboardInterrupt:  # Ctrl-C twice
+            self.record_end(campaign_id, CampaignState.STOPPED, LEFT_AT_ONCE)
+            return Ended.LEFT
+        except DialerError as exc:
+            self.record_end(campaign_id, CampaignState.FAILED, str(exc))
+            raise
         finished = end is RunEnd.FINISHED
         self.record_end(campaign_id, CampaignState.FINISHED if finished else CampaignState.STOPPED)
         return Ended.FINISHED if finished else Ended.STOPPED

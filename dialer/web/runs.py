@@ -133,8 +133,10 @@ class CampaignRuns:
         self.service.stop(cid)
 
     def is_running_here(self, cid: str) -> bool:
+        """A thread of this server drives it (the service forgets it before its end is
+        recorded, so a campaign whose state says it ended is not running here)."""
         run = self._threads.get(cid)
-        return run is not None and run.thread.is_alive()
+        return run is not None and run.thread.is_alive() and self.service.is_running_here(cid)
 
     def existing(self, cid: str) -> CampaignMeta | None:
         return self.service.existing(cid)
