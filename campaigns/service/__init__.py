@@ -13,6 +13,12 @@ a worker). The doors keep only presentation: what they print or show, and how th
 - stop: no new calls, live calls followed to their end; a run of this process is told by its
   `StopSignal`, any other one (the cluster's) by the state `stopping` in the store.
 - finish: the outcome report written from the store.
+
+Its store, limiter and client come from `campaigns.backends`; a run's options, from flags, file
+keys or form fields, from `campaigns.dial_options`. The doors that are presentation only:
+`dialer/launcher.py` (`dialer run`, `dialer run-scheduled`, the beat's starts), `dialer/web/runs.py`
+(the page's threads and notices), `workers/tasks.py` (thin Celery tasks) and
+`workers/submission.py` (the Celery side of `Submission`).
 """
 
 from campaigns.service.campaign_service import (
