@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from campaigns.backends import Services
     from campaigns.contacts import ContactList
+    from campaigns.dial_options import DialOptions
     from campaigns.policy import DialPolicy, PollPolicy
     from campaigns.store import RowStore
 
@@ -190,7 +191,6 @@ def run(**opts: Any) -> None:
 
     from campaigns.campaign import check_campaign_id, derive_campaign_id
     from campaigns.contacts import ListOptions, open_contact_list
-    from campaigns.dial_options import DialOptions
     from campaigns.report import check_report_path
     from dialer.launcher import Ended, Launch, launch
 
@@ -208,19 +208,7 @@ def run(**opts: Any) -> None:
     contacts_path: Path = opts["contacts"]
     report_path: Path = opts["report_path"] or _default_report(contacts_path)
     check_report_path(report_path)
-    options = DialOptions(
-        agent_id=opts["agent_id"],
-        rate=opts["rate"] or None,
-        max_active=opts["max_active"],
-        window=opts["window"],
-        redial=opts["redial"],
-        redial_after=opts["redial_after"],
-        recall_after=opts["recall_after"],
-        in_doubt=opts["in_doubt"],
-        max_calls=opts["max_calls"] or None,
-        min_balance=opts["min_balance"],
-    )
-    policy = options.policy(verify_after_s=settings.verify_after_s)
+    policy = dial_options(opts).policy(verify_after_s=settings.verify_after_s)
     campaign_id = check_campaign_id(opts["campaign_id"]) if opts["campaign_id"] else None
     contacts = open_contact_list(
         contacts_path,
@@ -263,6 +251,24 @@ def run(**opts: Any) -> None:
         click.echo(campaign_id)
     elif end in (Ended.STOPPED, Ended.LEFT):
         sys.exit(EXIT_INTERRUPTED)
+
+
+def dial_options(opts: Mapping[str, Any]) -> DialOptions:
+    """`dialer run`'s dialing flags, as the one options builder takes them."""
+    from campaigns.dial_options import DialOptions
+
+    return DialOptions(
+        agent_id=opts["agent_id"],
+        rate=opts["rate"] or None,
+        max_active=opts["max_active"],
+        window=opts["window"],
+        redial=opts["redial"],
+        redial_after=opts["redial_after"],
+        recall_after=opts["recall_after"],
+        in_doubt=opts["in_doubt"],
+        max_calls=opts["max_calls"] or None,
+        min_balance=opts["min_balance"],
+    )
 
 
 def _read_every_row(contacts: ContactList) -> None:
