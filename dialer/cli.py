@@ -192,7 +192,8 @@ def run(**opts: Any) -> None:
     from campaigns.campaign import check_campaign_id, derive_campaign_id
     from campaigns.contacts import ListOptions, open_contact_list
     from campaigns.report import check_report_path
-    from dialer.launcher import Ended, Launch, launch
+    from campaigns.service import Ended
+    from dialer.launcher import Launch, launch
 
     _setup_logging(opts["verbose"])
     settings = Settings.from_env()

@@ -25,10 +25,10 @@ from rich.console import Console
 
 from campaigns.report import check_report_path
 from campaigns.schedule_file import ScheduledCampaign, ScheduleFile, load_schedule_file
-from campaigns.service import write_campaign_report
+from campaigns.service import Ended, write_campaign_report
 from dialer.clock import Clock, SystemClock
 from dialer.errors import CampaignNotFound, InputError
-from dialer.launcher import Ended, launch
+from dialer.launcher import launch
 from dialer.scheduled_run import DayRun, RunOptions, Skipped, prepare
 from dialer.settings import Settings
 

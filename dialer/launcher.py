@@ -38,8 +38,6 @@ if TYPE_CHECKING:  # imported where used: httpx, redis and the engine cost half 
     from dialer.client import VoxpriaClient
     from workers.submission import CelerySubmission
 
-__all__ = ["NO_WORKERS", "Ended", "Launch", "launch"]
-
 
 @dataclass
 class Launch:
