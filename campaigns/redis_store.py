@@ -345,7 +345,7 @@ class RedisStore:
             raise StoreError(f"Redis failed during {name}: {exc}. Check REDIS_URL.") from exc
 
     def check_intact(self) -> None:
-        """Redis refuses to start on a store that may lose writes (dialer.services)."""
+        """Redis refuses to start on a store that may lose writes (campaigns.backends)."""
 
     # --- campaigns ---
     def create_campaign(self, meta: CampaignMeta, rows: Iterable[NewRow]) -> bool:

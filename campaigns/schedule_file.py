@@ -68,17 +68,22 @@ from typing import TypeVar
 
 from campaigns.contacts import ListOptions
 from campaigns.cron import CronSchedule
-from campaigns.history import DEFAULT_RECALL_AFTER_S, CallCap
+from campaigns.dial_options import (
+    DEFAULT_IN_DOUBT,
+    DEFAULT_MAX_ACTIVE,
+    DEFAULT_REDIAL_AFTER,
+    DEFAULT_WINDOW,
+    KEY_NAMES,
+    DialOptions,
+    OptionError,
+)
 from campaigns.phones import PhoneReader
-from campaigns.policy import DialPolicy, parse_in_doubt, parse_redial
+from campaigns.policy import DialPolicy
 from campaigns.report import REPORT_EXTENSIONS
 from campaigns.rules import CallingRules
 from campaigns.rules_file import read_rules
-from campaigns.spend import parse_min_balance
-from campaigns.windows import CallingWindow
 from dialer.durations import parse_duration_s
 from dialer.errors import InputError
-from dialer.settings import Rate
 
 DEFAULT_REPORT = "reports/{name}/{date}.csv"
 PLACEHOLDERS = frozenset({"date", "name"})
@@ -403,31 +408,26 @@ def _campaign(values: _Values) -> ScheduledCampaign:
 
 
 def _policy(values: _Values) -> DialPolicy:
-    return DialPolicy(
+    """The keys as `dialer run`'s flags are read (campaigns.dial_options), each message naming
+    the file, the campaign and the key."""
+    options = DialOptions(
         agent_id=values.required("agent"),
-        agent_rate=_rate(values),
-        max_active=values.whole_number("max_active", 10),
-        window=values.parsed("window", CallingWindow.parse, "08:00-21:00"),
+        rate=values.text("rate"),  # None: the account's call limit
+        max_active=values.whole_number("max_active", DEFAULT_MAX_ACTIVE),
+        window=values.text("window", DEFAULT_WINDOW) or DEFAULT_WINDOW,
         redial=_redial(values),
-        redial_after_s=values.parsed(
-            "redial_after", lambda t: parse_duration_s(t, name="redial_after"), "30m"
-        ),
-        recall_after_s=values.parsed(
-            "recall_after",
-            lambda t: parse_duration_s(t, name="recall_after"),
-            f"{DEFAULT_RECALL_AFTER_S:g}s",
-        ),
-        in_doubt=values.parsed("in_doubt", parse_in_doubt, "verify"),
-        max_calls=values.parsed("max_calls", lambda t: CallCap.parse(t, name="max_calls").text, "")
-        if values.get("max_calls") is not None
-        else "",
-        min_balance=values.parsed(
-            "min_balance", lambda t: parse_min_balance(t, name="min_balance"), ""
-        )
-        if values.get("min_balance") is not None
-        else None,
+        redial_after=values.text("redial_after", DEFAULT_REDIAL_AFTER) or DEFAULT_REDIAL_AFTER,
+        recall_after=values.text("recall_after"),
+        in_doubt=values.text("in_doubt", DEFAULT_IN_DOUBT) or DEFAULT_IN_DOUBT,
+        max_calls=values.text("max_calls"),
+        min_balance=values.text("min_balance"),
         rules=_rules(values),
+        names=KEY_NAMES,
     )
+    try:
+        return options.policy()
+    except OptionError as exc:
+        raise values.fail(exc.option, str(exc)) from None
 
 
 def _rules(values: _Values) -> CallingRules | None:
@@ -440,26 +440,18 @@ def _rules(values: _Values) -> CallingRules | None:
         raise values.fail("rules", str(exc)) from None
 
 
-def _rate(values: _Values) -> Rate | None:
-    if values.get("rate") is None:
-        return None  # the account's call limit
-    return values.parsed("rate", lambda t: Rate.parse(t, name="rate"), "")
-
-
-def _redial(values: _Values) -> dict[str, int]:
+def _redial(values: _Values) -> str | None:
+    """The redial key as `--redial` text: a table {busy = 2} or the text busy=2."""
     value = values.get("redial")
     if isinstance(value, dict):
         if not all(isinstance(n, int) and not isinstance(n, bool) for n in value.values()):
             raise values.fail("redial", f"write whole numbers, like redial = {EXAMPLES['redial']}.")
         value = ",".join(f"{status}={n}" for status, n in value.items())
     if value is None or value == "":
-        return {}
+        return None
     if not isinstance(value, str):
         raise values.fail("redial", f"write it like redial = {EXAMPLES['redial']}.")
-    try:
-        return parse_redial(value)
-    except InputError as exc:
-        raise values.fail("redial", str(exc)) from None
+    return value
 
 
 def _list_options(values: _Values) -> ListOptions:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from campaigns.history import DEFAULT_RECALL_AFTER_S, CallCap
+from campaigns.history import DEFAULT_RECALL_AFTER_S
 from dialer.cli_lazy import LazyGroup
 from dialer.durations import hours_text
 from dialer.errors import CampaignNotFound, DialerError, InputError
@@ -30,10 +30,11 @@ from dialer.store_errors import store_failure
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from campaigns.backends import Services
     from campaigns.contacts import ContactList
+    from campaigns.dial_options import DialOptions
     from campaigns.policy import DialPolicy, PollPolicy
     from campaigns.store import RowStore
-    from dialer.services import Services
 
 EXIT_INTERRUPTED = 130
 STATUS_OUTAGE_S = 30.0  # `dialer status` without --wait waits this long for Redis to come back
@@ -192,13 +193,9 @@ def run(**opts: Any) -> None:
 
     from campaigns.campaign import check_campaign_id, derive_campaign_id
     from campaigns.contacts import ListOptions, open_contact_list
-    from campaigns.policy import DialPolicy, parse_in_doubt, parse_redial
     from campaigns.report import check_report_path
-    from campaigns.rules_file import read_rules
-    from campaigns.spend import parse_min_balance
-    from campaigns.windows import CallingWindow
-    from dialer.durations import parse_duration_s
-    from dialer.launcher import Ended, Launch, launch
+    from campaigns.service import Ended
+    from dialer.launcher import Launch, launch
 
     _setup_logging(opts["verbose"])
     settings = Settings.from_env()
@@ -214,24 +211,7 @@ def run(**opts: Any) -> None:
     contacts_path: Path = opts["contacts"]
     report_path: Path = opts["report_path"] or _default_report(contacts_path)
     check_report_path(report_path)
-    window = CallingWindow.parse(opts["window"])
-    agent_rate = Rate.parse(opts["rate"], name="--rate") if opts["rate"] else None
-    policy = DialPolicy(
-        agent_id=opts["agent_id"],
-        agent_rate=agent_rate,
-        max_active=opts["max_active"],
-        window=window,
-        redial=parse_redial(opts["redial"]),
-        redial_after_s=parse_duration_s(opts["redial_after"], name="--redial-after"),
-        recall_after_s=_recall_after_s(opts["recall_after"]),
-        in_doubt=parse_in_doubt(opts["in_doubt"]),
-        verify_after_s=settings.verify_after_s,
-        max_calls=_max_calls(opts["max_calls"], settings),
-        min_balance=parse_min_balance(opts["min_balance"])
-        if opts["min_balance"] is not None
-        else None,
-        rules=read_rules(opts["rules_path"]) if opts["rules_path"] else None,
-    )
+    policy = dial_options(opts, settings).policy(verify_after_s=settings.verify_after_s)
     campaign_id = check_campaign_id(opts["campaign_id"]) if opts["campaign_id"] else None
     contacts = open_contact_list(
         contacts_path,
@@ -276,6 +256,27 @@ def run(**opts: Any) -> None:
         sys.exit(EXIT_INTERRUPTED)
 
 
+def dial_options(opts: Mapping[str, Any], settings: Settings | None = None) -> DialOptions:
+    """`dialer run`'s dialing flags, as the one options builder takes them; the settings give
+    the defaults the environment sets (DIALER_MAX_CALLS, checked when it was read)."""
+    from campaigns.dial_options import DialOptions
+    from campaigns.rules_file import read_rules
+
+    return DialOptions(
+        agent_id=opts["agent_id"],
+        rate=opts["rate"] or None,
+        max_active=opts["max_active"],
+        window=opts["window"],
+        redial=opts["redial"],
+        redial_after=opts["redial_after"],
+        recall_after=opts["recall_after"],
+        in_doubt=opts["in_doubt"],
+        max_calls=opts["max_calls"] or (settings.max_calls if settings else None) or None,
+        min_balance=opts["min_balance"],
+        rules=read_rules(opts["rules_path"]) if opts.get("rules_path") else None,
+    )
+
+
 def _read_every_row(contacts: ContactList) -> None:
     """Read the whole list: a ragged row or a quote left open raises InputError naming it.
     (A run reads the rows when it stores the campaign, after the API checks the key and agent;
@@ -284,23 +285,6 @@ def _read_every_row(contacts: ContactList) -> None:
 
     for _ in read_list(contacts):
         pass
-
-
-def _max_calls(text: str | None, settings: Settings) -> str:
-    """--max-calls as written, else the DIALER_MAX_CALLS setting; "" for no cap."""
-    if text:
-        return CallCap.parse(text).text
-    if not settings.max_calls:
-        return ""
-    return CallCap.parse(settings.max_calls, name="DIALER_MAX_CALLS").text
-
-
-def _recall_after_s(text: str | None) -> float:
-    from dialer.durations import parse_duration_s
-
-    if text is None:
-        return DEFAULT_RECALL_AFTER_S
-    return parse_duration_s(text, name="--recall-after")
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -357,10 +341,10 @@ def _recent_calls_text(
 ) -> str:
     """What the contact history says of the list's numbers (the recall guard), read without
     creating any state: a state folder that does not exist yet has no history."""
+    from campaigns.backends import STATE_FILE, open_services
     from campaigns.history import summarize_recent
     from campaigns.store import RowStatus
     from dialer.clock import SystemClock
-    from dialer.services import STATE_FILE, open_services
 
     if settings.redis_url is None and not (settings.home / STATE_FILE).exists():
         return summarize_recent([], _NoHistory(), now, policy.recall_after_s).text()
@@ -446,12 +430,12 @@ def _run_command(campaign_id: str) -> str:
 def report(campaign_id: str, out: Path | None, analysis: Path | None, csv_raw: bool) -> None:
     from rich.console import Console
 
+    from campaigns.backends import open_services
     from campaigns.report import check_report_path
+    from campaigns.service import write_campaign_report
     from dialer.clock import SystemClock
     from dialer.console import say
-    from dialer.launcher import write_campaign_report
     from dialer.progress import summary_table
-    from dialer.services import open_services
 
     if out is None and analysis is None:
         raise InputError("dialer report: give --out PATH (the report), --analysis PATH, or both.")
@@ -507,11 +491,11 @@ def _no_campaign(campaign_id: str, services: Services) -> str:
 def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
     from rich.console import Console
 
+    from campaigns.backends import open_services
+    from campaigns.service.outages import through_outages
     from campaigns.store import LEFT_TO_DO, CampaignMeta, CampaignState
     from dialer.clock import SystemClock
     from dialer.console import say
-    from dialer.launcher import through_outages
-    from dialer.services import open_services
     from dialer.status_report import status_view
 
     settings = Settings.from_env()

@@ -32,9 +32,9 @@ def audit(campaign_id: str, out: Path) -> None:
     from rich.console import Console
 
     from campaigns.attempts import attempt_lines, write_attempts
+    from campaigns.backends import open_services
     from dialer.clock import SystemClock
     from dialer.console import say
-    from dialer.services import open_services
 
     if out.suffix.lower() not in (".csv", ".xlsx"):
         raise InputError(

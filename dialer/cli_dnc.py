@@ -31,7 +31,7 @@ _REASON = click.option("--reason", default="", help="Why (shown in reports), e.g
 
 @contextmanager
 def _store() -> Iterator[RowStore]:
-    from dialer.services import open_services
+    from campaigns.backends import open_services
 
     services = open_services(Settings.from_env(), SystemClock())
     try:

@@ -25,17 +25,18 @@ from rich.console import Console
 
 from campaigns.report import check_report_path
 from campaigns.schedule_file import ScheduledCampaign, ScheduleFile, load_schedule_file
+from campaigns.service import Ended, write_campaign_report
 from dialer.clock import Clock, SystemClock
 from dialer.console import say
 from dialer.durations import iso_utc_text, local_text, utc_text
 from dialer.errors import CampaignNotFound, InputError
-from dialer.launcher import Ended, launch, write_campaign_report
+from dialer.launcher import launch
 from dialer.scheduled_run import DayRun, RunOptions, Skipped, prepare
 from dialer.settings import Settings
 
 if TYPE_CHECKING:  # imported where used: redis and the store cost start-up time
+    from campaigns.backends import Services
     from dialer.scheduler import Scheduler
-    from dialer.services import Services
 
 EXIT_INTERRUPTED = 130
 TICK_S = 15.0  # as dialer.scheduler.TICK_S, which is not imported before it is needed
@@ -119,7 +120,7 @@ def _describe(schedule_file: ScheduleFile, campaign: ScheduledCampaign, now: dat
 @click.option("--quiet", is_flag=True, help="Print only errors and the report's path.")
 @click.option("--verbose", is_flag=True, help="Log every request and decision.")
 def run_scheduled(file: Path, name: str, day: datetime | None, quiet: bool, verbose: bool) -> None:
-    from dialer.services import open_services
+    from campaigns.backends import open_services
 
     _verbose(verbose)
     settings = Settings.from_env()
@@ -160,8 +161,8 @@ def run_scheduled(file: Path, name: str, day: datetime | None, quiet: bool, verb
 )
 @click.option("--verbose", is_flag=True, help="Log every decision.")
 def beat(file: Path, tick_s: float, verbose: bool) -> None:
+    from campaigns.backends import open_services
     from dialer.scheduler import run_beat
-    from dialer.services import open_services
 
     _verbose(verbose)
     settings = Settings.from_env()
@@ -266,9 +267,9 @@ def _sigterm_interrupts() -> Iterator[None]:
 def export(
     name: str, since: datetime, until: datetime | None, out: Path, file: Path | None
 ) -> None:
+    from campaigns.backends import open_services
     from campaigns.export import find_runs, write_export
     from dialer.progress import summary_table
-    from dialer.services import open_services
 
     check_report_path(out)
     clock = SystemClock()

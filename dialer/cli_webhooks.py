@@ -26,6 +26,7 @@ from typing import TextIO
 import click
 from rich.console import Console
 
+from campaigns.backends import open_services
 from dialer.call import Webhook
 from dialer.client import Timeouts, VoxpriaClient
 from dialer.clock import SystemClock
@@ -34,7 +35,6 @@ from dialer.errors import InputError, SettingsError
 from dialer.logs import setup_logging
 from dialer.metrics import Metrics
 from dialer.metrics_exposition import with_metrics_route
-from dialer.services import open_services
 from dialer.settings import Settings
 from dialer.webhook_server import WEBHOOK_PATH
 from dialer.webhook_server import serve as serve_app

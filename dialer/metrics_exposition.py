@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
     from starlette.applications import Starlette
 
+    from campaigns.backends import Services
     from campaigns.store import RowStore
-    from dialer.services import Services
 
 log = logging.getLogger(__name__)
 

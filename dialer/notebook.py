@@ -23,10 +23,10 @@ def load_outcomes(campaign_id: str, settings: Settings | None = None) -> pd.Data
     """The outcome table of `campaign_id` as a DataFrame, read from the store `dialer` uses
     (settings from the environment unless given). Raises CampaignNotFound for an unknown id."""
     from campaigns.analysis import outcome_frame
+    from campaigns.backends import open_services
     from campaigns.report import report_rows
     from dialer.clock import SystemClock
     from dialer.errors import CampaignNotFound
-    from dialer.services import open_services
     from dialer.settings import Settings
 
     services = open_services(settings or Settings.from_env(), SystemClock())

@@ -14,9 +14,9 @@ from datetime import date, datetime, timedelta
 
 from cron_descriptor import get_description
 
-from campaigns.campaign import open_campaign
 from campaigns.export import find_runs
 from campaigns.schedule_file import ScheduledCampaign, ScheduleFile
+from campaigns.service import open_request
 from campaigns.store import CampaignState, RowStore
 from dialer.durations import local_text, utc_text
 from dialer.errors import InputError
@@ -145,7 +145,8 @@ def _beat(claims: RunClaims | None, campaign_id: str) -> str:
 @dataclass(frozen=True)
 class TodayStarter:
     """Starts a campaign's run of today now, as the beat would: the day's list and memory
-    (`prepare`), a claim on the cluster so no beat starts it too, then `resume` runs it."""
+    (`prepare`), a claim on the cluster so no beat starts it too, the campaign opened by the
+    campaign service, then `resume` runs it."""
 
     file: ScheduleFile
     store: RowStore
@@ -167,8 +168,7 @@ class TodayStarter:
         if self.claims is not None and not self.claims.claim(cid):
             raise InputError(f"{cid}: a beat has claimed today's run ({self.claims.state(cid)}).")
         try:
-            rows = launch.rows() if launch.rows else None
-            open_campaign(self.store, cid, launch.contacts, launch.policy, now.timestamp(), rows)
+            open_request(self.store, launch.request, now.timestamp())
             self.resume(cid)
         except BaseException:
             if self.claims is not None:

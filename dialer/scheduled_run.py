@@ -1,6 +1,7 @@
-"""One local date's run of a scheduled campaign, made ready for `launch`: its list found (or the
-day skipped, as `missing` says), the memory of the file's earlier runs applied to its rows, and
-the report's path for the day. `dialer run-scheduled` (cron) and `dialer beat` share it.
+"""One local date's run of a scheduled campaign, made ready for `launch` (and so for the campaign
+service): its list found (or the day skipped, as `missing` says), the memory of the file's
+earlier runs applied to its rows, and the report's path for the day. `dialer run-scheduled`
+(cron), `dialer beat` and the Schedules page share it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from rich.console import Console
 
 from campaigns.contacts import open_contact_list
 from campaigns.cron import Run
+from campaigns.dial_options import run_flags
 from campaigns.memory import Recall, apply_memory, remember
 from campaigns.policy import PollPolicy
 from campaigns.report import check_report_path
@@ -142,24 +144,9 @@ def _missing_list(run: DayRun) -> Skipped:
 def _adhoc(run: DayRun, campaign_id: str) -> str:
     """A `dialer run` that calls the day's list again under another id (the day's own run has
     finished, and a date has one run). The file's memory does not apply to it."""
-    campaign, policy = run.campaign, run.campaign.policy
-    words = ["dialer", "run", str(campaign.contacts_path(run.day)), "--agent", policy.agent_id]
-    words += ["--window", policy.window.text, "--max-active", str(policy.max_active)]
-    if policy.agent_rate is not None:
-        words += ["--rate", str(policy.agent_rate)]
-    if policy.redial:
-        words += ["--redial", ",".join(f"{s}={n}" for s, n in policy.redial.items())]
-        words += ["--redial-after", f"{policy.redial_after_s:g}s"]
-    if campaign.webhooks:
-        words.append("--webhooks")
-    options = campaign.list_options_on(run.day)
-    for flag, value in (
-        ("--phone-column", options.phone_column),
-        ("--region", options.region),
-        ("--variables", ",".join(options.variables) if options.variables else None),
-        ("--timezone-column", options.timezone_column),
-        ("--suppress", str(options.suppress) if options.suppress else None),
-    ):
-        if value:
-            words += [flag, value]
+    campaign = run.campaign
+    flags = run_flags(
+        campaign.policy, campaign.list_options_on(run.day), webhooks=campaign.webhooks
+    )
+    words = ["dialer", "run", str(campaign.contacts_path(run.day)), *flags]
     return shlex.join([*words, "--campaign", campaign_id])

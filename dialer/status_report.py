@@ -18,7 +18,7 @@ from campaigns.store import (
 from dialer.clock import Clock
 
 if TYPE_CHECKING:
-    from dialer.services import Services
+    from campaigns.backends import Services
 
 WAIT_POLL_S = 2.0
 

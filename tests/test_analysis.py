@@ -23,6 +23,7 @@ from campaigns.analysis import (
     rows_by_day_and_status,
 )
 from campaigns.analysis_sheet import write_analysis_workbook
+from campaigns.backends import STATE_FILE
 from campaigns.export import export_rows, find_runs, write_export
 from campaigns.report import ReportInfo, report_rows, write_report
 from campaigns.sqlite_store import SqliteStore
@@ -30,7 +31,6 @@ from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStatus, RowS
 from dialer.call import Call, CallStatus
 from dialer.errors import InputError
 from dialer.notebook import load_outcomes
-from dialer.services import STATE_FILE
 from dialer.settings import Settings
 from tests.cli_support import dialer_env, run_dialer
 

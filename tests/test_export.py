@@ -11,10 +11,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from campaigns.backends import STATE_FILE
 from campaigns.export import find_runs, write_export
 from campaigns.sqlite_store import SqliteStore
 from campaigns.store import CampaignState
-from dialer.services import STATE_FILE
 from tests.cli_support import dialer_env, run_dialer
 from tests.test_schedule_support import Outcome, stored_run, us_numbers
 

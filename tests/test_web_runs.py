@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from campaigns.backends import Services, open_services
 from campaigns.campaign import derive_campaign_id
 from campaigns.contacts import ContactList, ListOptions, open_contact_list
 from campaigns.policy import DialPolicy, PollPolicy
 from campaigns.store import CampaignState
 from campaigns.windows import CallingWindow
 from dialer.clock import SystemClock
-from dialer.services import Services, open_services
 from dialer.settings import Rate, Settings
 from dialer.simulator_server import SimulatorHandle
 from dialer.web.runs import AlreadyFinished, CampaignRuns, Notice, StartRequest, campaign_id_for

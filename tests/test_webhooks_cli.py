@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from campaigns.backends import STATE_FILE
 from campaigns.sqlite_store import SqliteStore
 from campaigns.store import RowStatus
-from dialer.services import STATE_FILE
 from dialer.settings import Secret
 from dialer.signatures import HEADER_A, sign_a
 from dialer.simulator_server import SimulatorHandle

@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
+from campaigns.backends import Services, open_services
 from dialer.clock import SystemClock
-from dialer.services import Services, open_services
 from dialer.settings import Rate, Secret, Settings
 from dialer.simulator_server import SimulatorHandle
 from dialer.web.app import build_serve_app

@@ -7,12 +7,13 @@ import os
 import socket
 from collections.abc import Callable
 
+from campaigns.backends import Services, open_services
+from campaigns.service import CampaignService
 from dialer.client import VoxpriaClient
 from dialer.clock import Clock, SystemClock
 from dialer.lease import Leases
 from dialer.metrics import NO_METRICS, MeteredLimiter, Recorder
 from dialer.redis_keys import RedisKeys
-from dialer.services import Services, open_services
 from dialer.settings import Settings
 
 
@@ -29,6 +30,7 @@ class WorkerContext:
         self.keys = RedisKeys()
         self._pid = -1
         self._services: Services | None = None
+        self._service: CampaignService | None = None
         self._client: VoxpriaClient | None = None
         self._leases: Leases | None = None
         self._metrics: Recorder | None = None
@@ -49,6 +51,7 @@ class WorkerContext:
         # every answered wait is recorded (requests' waits too: the client's reads go through it)
         services.limiter = MeteredLimiter(services.limiter, self.metrics)
         self._services = services
+        self._service = CampaignService(services, self.clock)
         self._client = services.client(self.clock, metrics=self.metrics)
         assert services.redis is not None
         self._leases = Leases(services.redis)
@@ -71,6 +74,13 @@ class WorkerContext:
         self._open()
         assert self._services is not None
         return self._services
+
+    @property
+    def service(self) -> CampaignService:
+        """The campaign service over this process's backends: a shift's engine comes from it."""
+        self._open()
+        assert self._service is not None
+        return self._service
 
     @property
     def client(self) -> VoxpriaClient:

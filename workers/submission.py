@@ -1,4 +1,6 @@
-"""Handing a campaign to the cluster: how many workers listen, and the first shift per slot."""
+"""Handing a campaign to the cluster: how many workers listen, and the first shift per slot.
+`CelerySubmission` is the campaign service's `Submission` (campaigns/service/): the service
+knows nothing of Celery."""
 
 from __future__ import annotations
 
@@ -6,9 +8,9 @@ from dataclasses import dataclass
 
 from celery import Celery
 
+from campaigns.backends import Services
 from dialer.lease import Leases
 from dialer.redis_keys import RedisKeys
-from dialer.services import Services
 from workers.app import make_app
 from workers.tasks import send_shift, start_slots
 
@@ -53,3 +55,21 @@ def submit_campaign(
 
 def workers_listening(services: Services) -> bool:
     return worker_processes(make_app(services.settings)) > 0
+
+
+class CelerySubmission:
+    """The campaign service's way to the workers (campaigns.service.Submission)."""
+
+    def __init__(self, keys: RedisKeys | None = None) -> None:
+        self._keys = keys
+
+    def submit(self, services: Services, campaign_id: str) -> int:
+        return submit_campaign(services, campaign_id, self._keys).worker_processes
+
+    def workers_listening(self, services: Services) -> bool:
+        return workers_listening(services)
+
+    def outage_errors(self) -> tuple[type[BaseException], ...]:
+        from kombu.exceptions import OperationalError
+
+        return (OperationalError,)

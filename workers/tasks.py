@@ -1,4 +1,5 @@
-"""Thin Celery tasks: they carry a campaign id and a slot number, nothing else.
+"""Thin Celery tasks: they carry a campaign id and a slot number, nothing else; the campaign's
+engine comes from the campaign service (campaigns/service/), as every door's does.
 
 A campaign is worked by N slots; each slot is a chain of short shifts (`dialer.drive`), each
 handing its slot lease to the next before enqueueing it. A slot whose worker died loses its
@@ -22,8 +23,6 @@ import redis
 from celery import Celery
 from kombu.exceptions import OperationalError
 
-from campaigns.campaign import load_policy
-from campaigns.engine import Engine
 from campaigns.shift import SLOT_LEASE_MS, Shift, ShiftPlan
 from campaigns.store import LIVE_STATES, CampaignState
 from dialer.clock import Clock
@@ -79,21 +78,13 @@ def start_slots(
 
 
 def drive(ctx: WorkerContext, campaign_id: str, slot: int, task_id: str, enqueue: Enqueue) -> None:
-    store = ctx.services.store
-    meta = store.get_campaign(campaign_id)
-    if meta is None or meta.state not in LIVE_STATES:
+    service = ctx.service
+    meta = service.live(campaign_id)
+    if meta is None:
         return
     slots = int(str(meta.settings.get("slots", 1)))
-    engine = Engine(
-        campaign_id,
-        load_policy(meta),
-        store,
-        ctx.services.limiter,
-        ctx.client,
-        ctx.clock,
-        owner=f"{ctx.identity()}:{task_id}",
-        metrics=ctx.metrics,
-    )
+    owner = f"{ctx.identity()}:{task_id}"
+    engine = service.engine_for(meta, ctx.client, owner, ctx.metrics)
     key = slot_key(ctx.keys, campaign_id, slot)
     plan = ShiftPlan(
         slot_key=key,
@@ -169,12 +160,9 @@ def revive(ctx: WorkerContext, enqueue: Enqueue) -> int:
     (a Redis outage, every worker killed). A slot that has one keeps it (the lease decides), so
     every worker may run this at once. Returns how many shifts were started."""
     started = 0
-    for meta in ctx.services.store.list_campaigns():
-        if meta.state in LIVE_STATES:
-            slots = int(str(meta.settings.get("slots", 1)))
-            started += start_slots(
-                ctx.leases, ctx.keys, meta.campaign_id, slots, enqueue, ctx.clock
-            )
+    for meta in ctx.service.live_campaigns():
+        slots = int(str(meta.settings.get("slots", 1)))
+        started += start_slots(ctx.leases, ctx.keys, meta.campaign_id, slots, enqueue, ctx.clock)
     return started
 
 

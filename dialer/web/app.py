@@ -20,11 +20,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from campaigns.backends import Services
 from campaigns.schedule_file import ScheduleFile, load_schedule_file
 from dialer.call import Agent
 from dialer.clock import Clock
 from dialer.metrics import NO_METRICS, Recorder
-from dialer.services import Services
 from dialer.settings import Settings
 from dialer.signatures import SignatureVerifier
 from dialer.web.agents import AgentDirectory

@@ -16,10 +16,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from campaigns.report import ReportRow, report_rows
+from campaigns.service import NO_WORKERS
 from campaigns.store import CampaignMeta, RowStatus, RowStore
 from dialer.clock import Clock
 from dialer.errors import CampaignNotFound, DialerError
-from dialer.launcher import NO_WORKERS
 from dialer.web.gate import Gate
 from dialer.web.progress import SHOWN_STATUSES, RateMeter, Snapshot, snapshot
 from dialer.web.reports import report_download

@@ -5,9 +5,10 @@ kept on disk (DIALER_HOME/drafts/<id>.json) so that the plan survives a reload o
 so that Start needs nothing from the browser but the draft's id: what is started is exactly
 what was planned.
 
-`DraftOptions` holds the form's fields as typed; `policy()` and `list_options()` turn them into
-what `dialer run` builds from its flags, with the same parsers, so the same text means the same
-run from either.
+`DraftOptions` holds the form's fields as typed; `policy()` hands them to the one place that
+builds a run's options (campaigns.dial_options, as `dialer run`'s flags and a campaign file's
+keys are), and `list_options()` to the list reader, so the same text means the same run from
+any door.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from pathlib import Path
 
 from campaigns.campaign import check_campaign_id
 from campaigns.contacts import ListOptions
+from campaigns.dial_options import DialOptions
 from campaigns.history import DEFAULT_RECALL_AFTER_S
 from campaigns.policy import REDIAL_STATUSES, DialPolicy, PollPolicy
-from campaigns.windows import CallingWindow
 from dialer.durations import hours_text, parse_duration_s
 from dialer.errors import InputError
-from dialer.settings import Rate, Settings
+from dialer.settings import Settings
 from dialer.web.uploads import StoredFile, UploadFolder
 
 DRAFTS_FOLDER = "drafts"
@@ -39,6 +40,7 @@ MAX_RECALL_DAYS = 365  # the contact history keeps a little more (campaigns.hist
 RECALL_AFTER_DEFAULT = hours_text(DEFAULT_RECALL_AFTER_S)
 # The CLI's parsers name their flag; on the page the field's label says more.
 _FLAG_LABELS = {"--window": "Calling window", "--campaign": "Campaign id", "--rate": "Rate"}
+_FIELD_NAMES = {"rate": "Rate", "redial_after": "Redial after", "recall_after": "Recall guard"}
 
 
 @dataclass(frozen=True)
@@ -59,16 +61,21 @@ class DraftOptions:
         if not self.agent_id.strip():
             raise InputError("Choose the agent that makes the calls.")
         try:
-            return DialPolicy(
+            max_active = _whole(self.max_active, "Calls at once", 1, 1000)
+            redials = self._redials()
+            recall_after_s(self.recall_after)  # the field's own bounds and message
+            options = DialOptions(
                 agent_id=self.agent_id.strip(),
-                agent_rate=Rate.parse(self.rate, name="Rate") if self.rate.strip() else None,
-                max_active=_whole(self.max_active, "Calls at once", 1, 1000),
-                window=CallingWindow.parse(self.window),
-                redial=self._redials(),
-                redial_after_s=parse_duration_s(self.redial_after, name="Redial after"),
-                poll=PollPolicy(settings.poll_min_s, settings.poll_max_s),
-                recall_after_s=recall_after_s(self.recall_after),
+                rate=self.rate if self.rate.strip() else None,
+                max_active=max_active,
+                window=self.window,
+                redial=",".join(f"{status}={n}" for status, n in redials.items()),
+                redial_after=self.redial_after,
+                recall_after=self.recall_after,
+                names=_FIELD_NAMES,
             )
+            poll = PollPolicy(settings.poll_min_s, settings.poll_max_s)
+            return options.policy(poll, settings.verify_after_s)
         except InputError as exc:
             raise InputError(_relabel(str(exc))) from None
 

@@ -17,12 +17,12 @@ from types import TracebackType
 
 import redis
 
+from campaigns.backends import Services, connect_redis
 from campaigns.history import HistoryEntry, HistoryReader, RecentSummary, summarize_recent
 from campaigns.redis_store import RedisStore
 from campaigns.sqlite_store import SqliteStore
 from dialer.errors import DialerError, StoreError
 from dialer.redis_keys import RedisKeys
-from dialer.services import Services, connect_redis
 
 BATCH = 500  # numbers looked up at once (summarize_recent's own batch)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
+from campaigns.service import write_campaign_report
 from campaigns.store import RowStore
-from dialer.launcher import write_campaign_report
 
 TMP_FOLDER = "tmp"
 MEDIA_TYPES = {

@@ -15,12 +15,12 @@ import sys
 import time
 from pathlib import Path
 
+from campaigns.backends import STATE_FILE
 from campaigns.contacts import ListOptions
 from campaigns.plan import plan_contact_list
 from campaigns.sqlite_store import SqliteStore
 from campaigns.store import CampaignMeta, CampaignState
 from campaigns.windows import CallingWindow
-from dialer.services import STATE_FILE
 
 CAMPAIGN = "bench-report"
 HEADERS = ["id", "phone", "first_name", "last_name", "email", "zip"]  # as write_large_list

@@ -1,4 +1,5 @@
-"""Wiring: the store, limiter and API client a run uses, built from the settings.
+"""Wiring: the store, limiter and API client a run uses, built from the settings (the campaign
+service, the workers and the commands open them here).
 
 Embedded mode (no REDIS_URL): a SQLite file under the state folder and an in-process limiter.
 Cluster mode: the Redis store and the Redis limiter shared by every worker.
