@@ -41,7 +41,7 @@ from campaigns.store import API_FINAL
 from campaigns.summary import RUN_DATE_COLUMN
 
 if TYPE_CHECKING:
-    from campaigns.report import ReportRow
+    from campaigns.report_rows import ReportRow
 
 SEVERAL_ZONES = "several"
 OUTCOME_COLUMNS: tuple[str, ...] = (

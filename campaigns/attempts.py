@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns.calling_gate import window_text
 from campaigns.history import HistoryEntry
-from campaigns.report import write_text_table
+from campaigns.report_xlsx import write_text_table
 from campaigns.rules import CallingRules, rule_names
 from campaigns.rules_file import rules_from_json
 from campaigns.store import API_FINAL, CampaignMeta, Row, RowStatus, RowStore

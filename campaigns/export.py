@@ -17,7 +17,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from campaigns.contacts import unique_keys
-from campaigns.report import ReportInfo, ReportRow, report_rows, write_report
+from campaigns.report import write_report
+from campaigns.report_rows import ReportRow, report_rows
+from campaigns.report_summary import ReportInfo
 from campaigns.schedule_file import run_id
 from campaigns.store import CampaignMeta, RowStore
 from campaigns.summary import RUN_DATE_COLUMN

@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 
 from campaigns.contacts import ContactList, ListOptions, open_contact_list
 from campaigns.list_pass import read_list
-from campaigns.report import ReportInfo, dry_run_rows, write_report
+from campaigns.report import write_report
+from campaigns.report_rows import dry_run_rows
+from campaigns.report_summary import ReportInfo
 from campaigns.rule_counts import RuleOpening, RuleTally, rules_text
 from campaigns.rules import CallingRules
 from campaigns.store import NewRow, RowStatus

@@ -79,7 +79,7 @@ from campaigns.dial_options import (
 )
 from campaigns.phones import PhoneReader
 from campaigns.policy import DialPolicy
-from campaigns.report import REPORT_EXTENSIONS
+from campaigns.report_file import REPORT_EXTENSIONS
 from campaigns.rules import CallingRules
 from campaigns.rules_file import read_rules
 from dialer.durations import parse_duration_s

@@ -193,7 +193,7 @@ def run(**opts: Any) -> None:
 
     from campaigns.campaign import check_campaign_id, derive_campaign_id
     from campaigns.contacts import ListOptions, open_contact_list
-    from campaigns.report import check_report_path
+    from campaigns.report_file import check_report_path
     from campaigns.service import Ended
     from dialer.launcher import Launch, launch
 
@@ -300,7 +300,7 @@ def _dry_run(
     csv_raw: bool,
 ) -> None:
     from campaigns.plan import dry_run, format_plan
-    from campaigns.report import ReportInfo
+    from campaigns.report_summary import ReportInfo
     from dialer.clock import SystemClock
     from dialer.console import say
 
@@ -431,7 +431,7 @@ def report(campaign_id: str, out: Path | None, analysis: Path | None, csv_raw: b
     from rich.console import Console
 
     from campaigns.backends import open_services
-    from campaigns.report import check_report_path
+    from campaigns.report_file import check_report_path
     from campaigns.service import write_campaign_report
     from dialer.clock import SystemClock
     from dialer.console import say
@@ -462,7 +462,7 @@ def report(campaign_id: str, out: Path | None, analysis: Path | None, csv_raw: b
 def _write_analysis(store: RowStore, campaign_id: str, path: Path) -> None:
     from campaigns.analysis import outcome_frame
     from campaigns.analysis_sheet import write_analysis_workbook
-    from campaigns.report import report_rows
+    from campaigns.report_rows import report_rows
 
     meta = store.get_campaign(campaign_id)
     assert meta is not None

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
-from campaigns.report import check_report_path
+from campaigns.report_file import check_report_path
 from campaigns.schedule_file import ScheduledCampaign, ScheduleFile, load_schedule_file
 from campaigns.service import Ended, write_campaign_report
 from dialer.clock import Clock, SystemClock

@@ -24,7 +24,7 @@ def load_outcomes(campaign_id: str, settings: Settings | None = None) -> pd.Data
     (settings from the environment unless given). Raises CampaignNotFound for an unknown id."""
     from campaigns.analysis import outcome_frame
     from campaigns.backends import open_services
-    from campaigns.report import report_rows
+    from campaigns.report_rows import report_rows
     from dialer.clock import SystemClock
     from dialer.errors import CampaignNotFound
     from dialer.settings import Settings

@@ -17,7 +17,7 @@ from campaigns.cron import Run
 from campaigns.dial_options import run_flags
 from campaigns.memory import Recall, apply_memory, remember
 from campaigns.policy import PollPolicy
-from campaigns.report import check_report_path
+from campaigns.report_file import check_report_path
 from campaigns.schedule_file import Missing, ScheduledCampaign, ScheduleFile
 from campaigns.store import RowStore
 from dialer.errors import InputError

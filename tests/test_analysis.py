@@ -25,7 +25,9 @@ from campaigns.analysis import (
 from campaigns.analysis_sheet import write_analysis_workbook
 from campaigns.backends import STATE_FILE
 from campaigns.export import export_rows, find_runs, write_export
-from campaigns.report import ReportInfo, report_rows, write_report
+from campaigns.report import write_report
+from campaigns.report_rows import report_rows
+from campaigns.report_summary import ReportInfo
 from campaigns.sqlite_store import SqliteStore
 from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
 from dialer.call import Call, CallStatus

@@ -9,7 +9,7 @@ import pytest
 
 from campaigns.attempts import ATTEMPT_COLUMNS, attempt_lines, write_attempts
 from campaigns.history import DialGuard
-from campaigns.report import write_text_table
+from campaigns.report_xlsx import write_text_table
 from campaigns.store import CampaignMeta, NewRow, RowStatus, RowStore
 from dialer.call import Call, CallStatus
 from tests.redis_support import (

@@ -17,7 +17,9 @@ import pytest
 from campaigns.contacts import ContactList, ListOptions, open_contact_list
 from campaigns.list_pass import read_list
 from campaigns.plan import PlanTally, build_plan, dry_run
-from campaigns.report import ReportInfo, dry_run_rows, write_report
+from campaigns.report import write_report
+from campaigns.report_rows import dry_run_rows
+from campaigns.report_summary import ReportInfo
 from campaigns.store import NewRow
 from campaigns.windows import CallingWindow
 from dialer.errors import InputError

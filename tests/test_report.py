@@ -16,17 +16,11 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from campaigns.report import (
-    RESULT_COLUMNS,
-    ReportInfo,
-    ReportRow,
-    ReportWriteError,
-    check_report_path,
-    dry_run_rows,
-    report_rows,
-    write_report,
-)
+from campaigns.report import write_report
 from campaigns.report_csv import is_formula_like
+from campaigns.report_file import ReportWriteError, check_report_path
+from campaigns.report_rows import RESULT_COLUMNS, ReportRow, dry_run_rows, report_rows
+from campaigns.report_summary import ReportInfo
 from campaigns.store import CampaignMeta, CampaignState, NewRow, Row, RowStatus
 from campaigns.summary import REPORT_STATUSES
 from dialer.errors import DialerError, InputError
@@ -473,7 +467,9 @@ def test_a_locked_target_says_what_to_do(tmp_path: Path, monkeypatch: pytest.Mon
 WRITE_FOREVER = """
 import itertools, sys
 from pathlib import Path
-from campaigns.report import ReportInfo, ReportRow, write_report
+from campaigns.report_summary import ReportInfo
+from campaigns.report_rows import ReportRow
+from campaigns.report import write_report
 
 rows = (
     ReportRow([str(i), "x" * 200], "+1", "completed", "", "", "", 1, "", "", "", "", "")

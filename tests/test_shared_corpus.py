@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from campaigns.contacts import ListOptions, open_contact_list
-from campaigns.report import dry_run_rows
+from campaigns.report_rows import dry_run_rows
 from campaigns.tables import open_table
 from dialer.errors import InputError
 

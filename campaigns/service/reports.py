@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from campaigns.attempts import ATTEMPT_COLUMNS, attempt_lines
-from campaigns.report import ReportInfo, report_rows, write_report
+from campaigns.report import write_report
+from campaigns.report_rows import report_rows
+from campaigns.report_summary import ReportInfo
 from campaigns.store import RowStore
 from dialer.errors import CampaignNotFound
 

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from campaigns.report import ReportRow, report_rows
+from campaigns.report_rows import ReportRow, report_rows
 from campaigns.service import NO_WORKERS
 from campaigns.store import CampaignMeta, RowStatus, RowStore
 from dialer.clock import Clock
