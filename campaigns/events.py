@@ -26,7 +26,7 @@ from campaigns.campaign import load_policy
 from campaigns.engine import record_final
 from campaigns.store import RowStatus, RowStore
 from dialer.call import Call, CallStatus
-from dialer.client import parse_call
+from dialer.client_wire import parse_call
 from dialer.printable import printable
 
 log = logging.getLogger(__name__)

@@ -82,7 +82,7 @@ def _limit_headers(probe: Probe, now: float) -> Finding:
 
 
 def _reset_units(seen: dict[str, str], now: float) -> str:
-    """How the dialer reads X-RateLimit-Reset (dialer.client.retry_at_from_headers)."""
+    """How the dialer reads X-RateLimit-Reset (dialer.client_wire.retry_at_from_headers)."""
     try:
         reset = float(seen.get("x-ratelimit-reset", ""))
     except ValueError:

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from dialer.client import VoxpriaClient, parse_webhook
+from dialer.client import VoxpriaClient
+from dialer.client_wire import parse_webhook
 from dialer.clock import FakeClock
 from dialer.errors import ApiError, ApiUnavailable, AuthError
 from dialer.settings import Secret
