@@ -368,7 +368,7 @@ def _maybe_simulator(settings: Settings, simulate: bool) -> Iterator[tuple[Setti
     if not simulate:
         yield settings, PollPolicy(settings.poll_min_s, settings.poll_max_s)
         return
-    from dialer.simulator import SimulatorConfig
+    from dialer.simulator_config import SimulatorConfig
     from dialer.simulator_server import running_simulator
 
     config = SimulatorConfig(
@@ -568,7 +568,8 @@ def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
 )
 @click.option("--p-flaky-get", type=float, default=0.0, help="Probability a GET answers 5xx.")
 def simulate(**opts: Any) -> None:
-    from dialer.simulator import SimulatorConfig, serve
+    from dialer.simulator import serve
+    from dialer.simulator_config import SimulatorConfig
 
     settings = Settings.from_env()
     config = SimulatorConfig(

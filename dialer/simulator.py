@@ -10,15 +10,12 @@ It pushes webhooks too (`POST /webhooks` subscribes, or `webhook_url` in the con
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
 import re
 import secrets
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from random import Random
 from typing import Any
 
@@ -28,129 +25,42 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
-from dialer.call import FINAL_STATUSES, CallStatus
+from dialer.call import CallStatus
 from dialer.clock import Clock, SystemClock
-from dialer.settings import Rate, Secret
-from dialer.signatures import Scheme
+from dialer.settings import Secret
 from dialer.simulator_calls import SimCall, Timeline, iso_utc
+from dialer.simulator_config import (
+    DEFAULT_PAGE_SIZE,
+    DOCUMENTED_CALL_LIMIT,
+    MAX_PAGE_SIZE,
+    AuditEntry,
+    SimulatorConfig,
+)
 from dialer.simulator_faults import Fault, FaultInjector, FixedWindowQuota, QuotaVerdict
+from dialer.simulator_http import (
+    _agent_json,
+    _api_key_of,
+    _BrokenResponse,
+    _error,
+    _http_exception,
+    _json_body,
+    _ok,
+    _positive_int,
+    _sleep_unless_disconnected,
+    _take,
+    _throttled,
+    _webhook_problem,
+    quiet_lost_answers,
+)
 from dialer.simulator_webhooks import (
-    DeliveryPolicy,
-    PayloadStyle,
     Subscription,
     WebhookDispatcher,
 )
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 50
-DOCUMENTED_CALL_LIMIT = Rate(100, 60)
-DOCUMENTED_REQUEST_LIMIT = Rate(1000, 3600)
-DEFAULT_AGENTS: Mapping[str, str] = {
-    "agent_demo": "active",
-    "agent_abc123": "active",
-    "agent_test": "active",
-    "agent_paused": "paused",
-}
-DEFAULT_OUTCOME_WEIGHTS: Mapping[str, float] = {
-    "completed": 0.6,
-    "no_answer": 0.2,
-    "busy": 0.1,
-    "failed": 0.1,
-}
-OutcomeRule = Mapping[str, str] | Callable[[str], str | None]
 """Forces a number's final status: a dict by toNumber, or a function of toNumber (None: draw)."""
 Handler = Callable[[Request, str], Awaitable[Response]]
-
-
-@dataclass(frozen=True)
-class SimulatorConfig:
-    # who may call: None (or an empty Secret) accepts any non-empty key
-    api_key: Secret | None = None
-    agents: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_AGENTS))
-    accept_any_agent: bool = False  # an unknown agent id is treated as an active agent
-    # time: phases in simulated seconds; `speed` simulated seconds pass per real second
-    speed: float = 1.0
-    queue_s: float = 2.0
-    ring_s: float = 10.0
-    talk_s: tuple[float, float] = (30.0, 180.0)
-    # how calls end
-    outcome_weights: Mapping[str, float] = field(
-        default_factory=lambda: dict(DEFAULT_OUTCOME_WEIGHTS)
-    )
-    outcome_by_number: OutcomeRule | None = None
-    # quotas per key, in real seconds (None: off)
-    call_limit: Rate | None = DOCUMENTED_CALL_LIMIT
-    request_limit: Rate | None = DOCUMENTED_REQUEST_LIMIT
-    # billing
-    credits_balance: float = 10_000.0
-    credits_per_call: float = 1.0
-    currency: str = "USD"
-    # faults: seeded probabilities per request (see `Fault` for what each does)
-    p_429: float = 0.0
-    p_5xx_before_create: float = 0.0
-    p_lost_after_create: float = 0.0
-    p_slow_after_create: float = 0.0
-    p_flaky_get: float = 0.0
-    slow_s: float = 5.0  # real seconds a slow answer is held back
-    seed: int = 0
-    # webhooks: a subscription from the start (more via POST /webhooks), signed with
-    # `webhook_secret` in `webhook_scheme` ("A" or "B"), the payload keyed "callId" or "id"
-    webhook_url: str | None = None
-    webhook_secret: Secret | None = None
-    webhook_events: tuple[str, ...] = ("call.*",)
-    webhook_scheme: str = "A"
-    webhook_payload: str = "callId"
-    p_webhook_drop: float = 0.0  # a delivery never attempted
-    p_webhook_duplicate: float = 0.0  # a delivery sent twice
-    webhook_retries: int = 5  # after a non-2xx answer or no answer
-    webhook_backoff_s: float = 0.05  # real seconds before the first retry; doubles after each
-
-    def __post_init__(self) -> None:
-        if self.speed <= 0:
-            raise ValueError(f"speed must be positive, got {self.speed}")
-        unknown = set(self.outcome_weights) - {status.value for status in FINAL_STATUSES}
-        if unknown:
-            raise ValueError(f"outcome_weights: {sorted(unknown)} are not final statuses")
-        if self.webhook_url and not self.webhook_secret:
-            raise ValueError("webhook_url needs a webhook_secret to sign deliveries with")
-        Scheme(self.webhook_scheme)  # ValueError unless "A" or "B"
-        PayloadStyle(self.webhook_payload)  # ValueError unless "callId" or "id"
-
-    def delivery_policy(self) -> DeliveryPolicy:
-        return DeliveryPolicy(
-            scheme=Scheme(self.webhook_scheme),
-            payload=PayloadStyle(self.webhook_payload),
-            p_drop=self.p_webhook_drop,
-            p_duplicate=self.p_webhook_duplicate,
-            retries=self.webhook_retries,
-            backoff_s=self.webhook_backoff_s,
-        )
-
-    def fault_probabilities(self) -> dict[Fault, float]:
-        return {
-            Fault.THROTTLE: self.p_429,
-            Fault.ERROR_BEFORE_CREATE: self.p_5xx_before_create,
-            Fault.LOST_AFTER_CREATE: self.p_lost_after_create,
-            Fault.SLOW_AFTER_CREATE: self.p_slow_after_create,
-            Fault.FLAKY_GET: self.p_flaky_get,
-        }
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """A call the simulator created, whatever the client saw of the answer."""
-
-    call_id: str
-    to_number: str
-    agent_id: str
-    created_s: float  # epoch seconds
-
-
-class AnswerLost(Exception):
-    """Raised mid-answer to make the server drop the connection (the lost-answer fault)."""
 
 
 class Simulator:
@@ -478,34 +388,6 @@ def serve(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8099) ->
     uvicorn.run(simulator.app, host=host, port=port, http="h11", log_level="warning")
 
 
-def quiet_lost_answers() -> None:
-    """Keep uvicorn from logging a traceback for each injected lost answer."""
-    logger = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, _DropLostAnswers) for f in logger.filters):
-        logger.addFilter(_DropLostAnswers())
-
-
-class _DropLostAnswers(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], AnswerLost))
-
-
-class _BrokenResponse(Response):
-    """Sends the headers and half of the body of `answer`, then breaks the connection: the
-    client sees the call's answer cut off (httpx: RemoteProtocolError) although it was made."""
-
-    def __init__(self, answer: Response) -> None:
-        super().__init__(answer.body, answer.status_code, media_type=answer.media_type)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-        )
-        half = bytes(self.body[: len(self.body) // 2])
-        await send({"type": "http.response.body", "body": half, "more_body": True})
-        raise AnswerLost("injected fault: connection dropped mid-answer")
-
-
 # --- small helpers ---
 
 
@@ -517,73 +399,3 @@ def _initial_subscriptions(config: SimulatorConfig) -> list[Subscription]:
     ]
 
 
-def _webhook_problem(body: Any) -> str | None:
-    """Why a POST /webhooks body cannot subscribe; None if it can."""
-    if not isinstance(body, dict):
-        return "The body must be a JSON object: {url, events, active}."
-    url = body.get("url")
-    if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+", url):
-        return f"url must be an http(s) URL, got {url!r}."
-    events = body.get("events", [])
-    if not isinstance(events, list) or not all(isinstance(e, str) and e for e in events):
-        return "events must be a list of event names, like call.completed."
-    return None
-
-
-def _take(quota: FixedWindowQuota | None, key: str, now: float) -> QuotaVerdict:
-    if quota is None:
-        return QuotaVerdict(True, 0, 0, now)
-    return quota.take(key, now)
-
-
-def _api_key_of(request: Request) -> str:
-    authorization = request.headers.get("authorization", "")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return request.headers.get("x-api-key", "").strip()
-
-
-async def _json_body(request: Request) -> Any:
-    try:
-        return json.loads(await request.body() or b"null")
-    except ValueError:
-        return None
-
-
-async def _sleep_unless_disconnected(request: Request, seconds: float) -> None:
-    """Hold the answer back, but stop waiting once the client has given up (fast shutdowns)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while (remaining := deadline - loop.time()) > 0:
-        if await request.is_disconnected():
-            return
-        await asyncio.sleep(min(0.05, remaining))
-
-
-def _positive_int(text: str | None, *, default: int) -> int | None:
-    if text is None:
-        return default
-    return int(text) if text.isdigit() and int(text) > 0 else None
-
-
-def _agent_json(agent_id: str, status: str) -> dict[str, str]:
-    name = agent_id.removeprefix("agent_").replace("_", " ").title()
-    return {"agentId": agent_id, "name": f"{name} agent", "status": status}
-
-
-def _ok(data: Any) -> JSONResponse:
-    return JSONResponse({"success": True, "data": data})
-
-
-def _error(status_code: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
-    return JSONResponse({"success": False, "error": message}, status_code, headers=headers)
-
-
-def _throttled(verdict: QuotaVerdict, message: str) -> Response:
-    return _error(429, f"{message} Try again after the reset time.", verdict.headers())
-
-
-async def _http_exception(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return _error(exc.status_code, exc.detail)

@@ -23,7 +23,9 @@ import httpx
 import uvicorn
 
 from dialer.clock import Clock
-from dialer.simulator import Simulator, SimulatorConfig, create_simulator, quiet_lost_answers
+from dialer.simulator import Simulator, create_simulator
+from dialer.simulator_config import SimulatorConfig
+from dialer.simulator_http import quiet_lost_answers
 
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0

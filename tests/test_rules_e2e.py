@@ -20,7 +20,7 @@ from campaigns.redis_store import RedisStore
 from campaigns.store import RowStatus
 from dialer.redis_keys import RedisKeys
 from dialer.settings import Secret
-from dialer.simulator import AuditEntry
+from dialer.simulator_config import AuditEntry
 from tests.cli_support import DialerProcess, dialer_env, run_args, run_dialer, wait_until
 from tests.cluster_support import Workers, cluster_env, dialer, own_database
 from tests.simulator_server import StartSim, running_simulator

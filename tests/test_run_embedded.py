@@ -24,7 +24,7 @@ import pytest
 
 from campaigns.report_csv import safe_cell
 from dialer.settings import Secret
-from dialer.simulator import AuditEntry
+from dialer.simulator_config import AuditEntry
 from tests.cli_support import (
     DIALER,
     DialerProcess,

@@ -13,7 +13,8 @@ import pytest
 from dialer.call import CallStatus
 from dialer.clock import FakeClock
 from dialer.settings import Rate, Secret
-from dialer.simulator import Simulator, SimulatorConfig, create_simulator
+from dialer.simulator import Simulator, create_simulator
+from dialer.simulator_config import SimulatorConfig
 from dialer.simulator_faults import Fault
 
 with warnings.catch_warnings():  # Starlette now prefers httpx2 (not a dependency) to httpx here

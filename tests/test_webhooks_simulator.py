@@ -22,7 +22,7 @@ from dialer.client import VoxpriaClient
 from dialer.clock import SystemClock
 from dialer.settings import Secret
 from dialer.signatures import HEADER_A, HEADER_B, SignatureVerifier
-from dialer.simulator import SimulatorConfig
+from dialer.simulator_config import SimulatorConfig
 from dialer.simulator_server import SimulatorHandle, running_simulator
 from dialer.webhook_server import running_webhook_server
 from tests.cli_support import wait_until
