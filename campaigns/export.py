@@ -20,7 +20,7 @@ from campaigns.contacts import unique_keys
 from campaigns.report import write_report
 from campaigns.report_rows import ReportRow, report_rows
 from campaigns.report_summary import ReportInfo
-from campaigns.schedule_file import run_id
+from campaigns.scheduled_campaign import run_id
 from campaigns.store import CampaignMeta, RowStore
 from campaigns.summary import RUN_DATE_COLUMN
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from campaigns.schedule_file import run_id
+from campaigns.scheduled_campaign import run_id
 from campaigns.store import NewRow, RowStatus, RowStore
 
 

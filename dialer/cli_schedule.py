@@ -24,7 +24,8 @@ import click
 from rich.console import Console
 
 from campaigns.report_file import check_report_path
-from campaigns.schedule_file import ScheduledCampaign, ScheduleFile, load_schedule_file
+from campaigns.schedule_file import ScheduleFile, load_schedule_file
+from campaigns.scheduled_campaign import ScheduledCampaign
 from campaigns.service import Ended, write_campaign_report
 from dialer.clock import Clock, SystemClock
 from dialer.console import say

@@ -15,7 +15,8 @@ from datetime import date, datetime, timedelta
 from cron_descriptor import get_description
 
 from campaigns.export import find_runs
-from campaigns.schedule_file import ScheduledCampaign, ScheduleFile
+from campaigns.schedule_file import ScheduleFile
+from campaigns.scheduled_campaign import ScheduledCampaign
 from campaigns.service import open_request
 from campaigns.store import CampaignState, RowStore
 from dialer.durations import local_text, utc_text

@@ -18,7 +18,8 @@ from campaigns.dial_options import run_flags
 from campaigns.memory import Recall, apply_memory, remember
 from campaigns.policy import PollPolicy
 from campaigns.report_file import check_report_path
-from campaigns.schedule_file import Missing, ScheduledCampaign, ScheduleFile
+from campaigns.schedule_file import ScheduleFile
+from campaigns.scheduled_campaign import Missing, ScheduledCampaign
 from campaigns.store import RowStore
 from dialer.errors import InputError
 from dialer.launcher import Launch

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
 from campaigns.cron import Run
-from campaigns.schedule_file import ScheduledCampaign, ScheduleFile
+from campaigns.schedule_file import ScheduleFile
+from campaigns.scheduled_campaign import ScheduledCampaign
 from campaigns.store import ENDED_STATES, RowStore
 from dialer.clock import Clock
 from dialer.durations import local_text

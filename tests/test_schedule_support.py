@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from campaigns.policy import DialPolicy
-from campaigns.schedule_file import run_id
+from campaigns.scheduled_campaign import run_id
 from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
 from campaigns.windows import CallingWindow
 from dialer.call import Call, CallStatus
