@@ -34,7 +34,7 @@ from dialer.console import say, warning_text
 from dialer.errors import InputError, SettingsError
 from dialer.logs import setup_logging
 from dialer.metrics import Metrics
-from dialer.metrics_exposition import with_metrics_route
+from dialer.metrics_route import with_metrics_route
 from dialer.settings import Settings
 from dialer.webhook_server import WEBHOOK_PATH
 from dialer.webhook_server import serve as serve_app

@@ -12,14 +12,12 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from dialer.clock import Clock
-from dialer.metrics import MULTIPROC_ENV, Metrics
+from dialer.metrics import MULTIPROC_ENV
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
     from prometheus_client.metrics_core import Metric
-    from starlette.applications import Starlette
 
-    from campaigns.backends import Services
     from campaigns.store import RowStore
 
 log = logging.getLogger(__name__)
@@ -130,21 +128,3 @@ def render(registry: CollectorRegistry) -> tuple[bytes, str]:
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
-def with_metrics_route(
-    app: Starlette, metrics: Metrics, services: Services, clock: Clock
-) -> Starlette:
-    """`app` with `GET /metrics` in front (what `dialer serve` serves)."""
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Mount, Route
-
-    registry = exposition_registry(
-        metrics.registry, [StoreCollector(lambda: services.store, clock)]
-    )
-
-    def scrape(request: Request) -> Response:  # sync: Starlette runs it in a thread
-        body, content_type = render(registry)
-        return Response(body, media_type=content_type)
-
-    return Starlette(routes=[Route("/metrics", scrape, methods=["GET"]), Mount("", app=app)])

@@ -145,9 +145,9 @@ def test_redis_says_the_age_as_python_does(age_s: float) -> None:
 
 
 def _lua_age() -> str:
-    from campaigns import redis_store
+    from campaigns import redis_scripts
 
-    common = redis_store._LUA_COMMON
+    common = redis_scripts._LUA_COMMON
     start = common.index("local function age_text")
     return common[start : common.index("end\n", common.index("return string.format('%d h'")) + 4]
 

@@ -127,7 +127,7 @@ def test_store_gauges_show_running_campaigns_live_figures(tmp_path: Path) -> Non
 def test_served_metrics_count_webhook_deliveries_by_result(tmp_path: Path) -> None:
     from campaigns.backends import open_services
     from dialer.clock import SystemClock
-    from dialer.metrics_exposition import with_metrics_route
+    from dialer.metrics_route import with_metrics_route
     from dialer.settings import Settings
     from dialer.web.app import build_serve_app
 
