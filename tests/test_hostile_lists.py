@@ -4,8 +4,6 @@ resource usage (os.wait4), with RLIMIT_AS and RLIMIT_CPU as a backstop."""
 
 from __future__ import annotations
 
-import os
-import resource
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +28,25 @@ class Child:
     cpu_s: float
 
 
-def _limits() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
-    resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT_S, CPU_LIMIT_S))
+# The command runs under a small launcher that forks it and reports its usage: a process's
+# peak RSS (what wait4 reports) starts at its parent's when it is forked (and at exec), and this
+# test process, after a long session, is past the bound itself.
+_LAUNCHER = f"""
+import os, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_LIMIT_BYTES}, {MEMORY_LIMIT_BYTES}))
+resource.setrlimit(resource.RLIMIT_CPU, ({CPU_LIMIT_S}, {CPU_LIMIT_S}))
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(f"{{usage.ru_maxrss}} {{usage.ru_utime + usage.ru_stime}}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def _launched(usage_file: Path, command: list[str]) -> list[str]:
+    return ["/usr/bin/python3", "-S", "-c", _LAUNCHER, str(usage_file), *command]
 
 
 @pytest.fixture(scope="module")
@@ -45,20 +59,21 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Child]:
         out, err = (tmp / f"{name}.out").open("w"), (tmp / f"{name}.err").open("w")
         command = [str(DIALER), "run", str(path), "--agent", "a", "--dry-run"]
         command += ["--report", str(tmp / f"{name}.outcomes.csv")]
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=err, preexec_fn=_limits)
+        usage_file = tmp / f"{name}.usage"
+        proc = subprocess.Popen(_launched(usage_file, command), env=env, stdout=out, stderr=err)
         started[name] = (proc, out, err)
     answers = {}
     for name, (proc, out, err) in started.items():
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.wait()
         out.close()
         err.close()
+        rss_kb, cpu_s = (tmp / f"{name}.usage").read_text().split()
         answers[name] = Child(
             proc.returncode,
             (tmp / f"{name}.out").read_text(),
             (tmp / f"{name}.err").read_text(),
-            usage.ru_maxrss,
-            usage.ru_utime + usage.ru_stime,
+            int(rss_kb),
+            float(cpu_s),
         )
     return answers
 
