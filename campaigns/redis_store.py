@@ -9,7 +9,7 @@ acknowledged intent survives a Redis crash.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from itertools import islice
 
@@ -22,9 +22,11 @@ from campaigns.store import (
     CampaignState,
     DueCall,
     NewRow,
+    ReportLines,
     Row,
     RowStatus,
     call_fields,
+    report_lines,
 )
 from dialer.call import Call
 from dialer.errors import StoreError
@@ -429,6 +431,9 @@ class RedisStore:
 
     def iter_report_rows(self, campaign_id: str) -> Iterator[Row]:
         return self.iter_rows(campaign_id)
+
+    def iter_report_lines(self, campaign_id: str, fields: Sequence[str]) -> Iterator[ReportLines]:
+        return report_lines(self.iter_report_rows(campaign_id), fields)
 
     def counts(self, campaign_id: str) -> dict[RowStatus, int]:
         raw = self._r.hgetall(self._k.counts(campaign_id))

@@ -42,7 +42,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from campaigns.report_csv import write_csv
+from campaigns.report_csv import CsvBatches, write_csv, write_csv_batches
 from campaigns.store import CampaignMeta, CampaignState, NewRow, Row, RowStatus
 from campaigns.summary import SummaryCounter
 from dialer.errors import DialerError, InputError
@@ -346,8 +346,11 @@ def _write_csv(
     *,
     raw: bool,
 ) -> None:
-    records = _counted_records(rows, len(headers), counter)
-    write_csv(out, [*headers, *RESULT_COLUMNS], records, raw=raw)
+    header = [*headers, *RESULT_COLUMNS]
+    if isinstance(rows, CsvBatches):  # a stored campaign: its records read directly
+        write_csv_batches(out, header, rows.csv_batches(len(headers), counter), raw=raw)
+        return
+    write_csv(out, header, _counted_records(rows, len(headers), counter), raw=raw)
 
 
 def _counted_records(

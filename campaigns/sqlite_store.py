@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from itertools import islice
@@ -31,10 +31,12 @@ from campaigns.history import (
 )
 from campaigns.store import (
     IN_FLIGHT,
+    REPORT_LINE_FIELDS,
     CampaignMeta,
     CampaignState,
     DueCall,
     NewRow,
+    ReportLines,
     Row,
     RowStatus,
     call_fields,
@@ -148,6 +150,17 @@ def _report_rows(recs: list[tuple[Any, ...]]) -> Iterator[Row]:
             recording=rec,
             transcript=text,
         )
+
+
+def _report_line_sql(fields: Sequence[str]) -> str:
+    """SQL for a row's cells (a JSON array) with `fields` appended as JSON strings."""
+    if not REPORT_LINE_FIELDS.issuperset(fields):
+        raise ValueError(f"not report line fields: {sorted(set(fields) - REPORT_LINE_FIELDS)}")
+    appended = [
+        f"'$[#]', {'CAST(attempts AS TEXT)' if field == 'attempts' else field}"
+        for field in fields
+    ]
+    return f"json_insert(cells, {', '.join(appended)})" if appended else "cells"
 
 
 def _meta_to_json(meta: CampaignMeta) -> str:
@@ -331,6 +344,24 @@ class SqliteStore:
             if not recs:
                 return
             yield from _report_rows(recs)
+            last = recs[-1][0]
+
+    def iter_report_lines(self, campaign_id: str, fields: Sequence[str]) -> Iterator[ReportLines]:
+        # SQLite appends the fields to the row's JSON cells: one JSON array per row, and one
+        # json.loads call per batch (the arrays joined) gives every line.
+        line = _report_line_sql(fields)
+        last = -1
+        while True:
+            with self._lock:
+                recs = self._db.execute(
+                    f"SELECT idx, status, live_status, {line} FROM rows WHERE cid=? AND idx>? "
+                    "ORDER BY idx LIMIT ?",
+                    (campaign_id, last, _REPORT_BATCH),
+                ).fetchall()
+            if not recs:
+                return
+            lines = json.loads("[" + ",".join([rec[3] for rec in recs]) + "]")
+            yield ReportLines(lines, [rec[1] for rec in recs], [rec[2] for rec in recs])
             last = recs[-1][0]
 
     def counts(self, campaign_id: str) -> dict[RowStatus, int]:

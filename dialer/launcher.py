@@ -26,7 +26,8 @@ from campaigns.attempts import ATTEMPT_COLUMNS, attempt_lines
 from campaigns.campaign import open_campaign
 from campaigns.contacts import ContactList
 from campaigns.policy import DialPolicy
-from campaigns.report import ReportInfo, report_rows, write_report
+from campaigns.report import ReportInfo, write_report
+from campaigns.report_records import StoredReport
 from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
 from dialer.clock import Clock, SystemClock
 from dialer.errors import ApiError, CampaignNotFound, DialerError, InputError, StoreError
@@ -331,7 +332,7 @@ def write_campaign_report(
     meta = store.get_campaign(cid)
     if meta is None:
         raise CampaignNotFound(f"No campaign {cid} in the store.")
-    rows = report_rows(store.iter_report_rows(cid), meta.state, meta.reason)
+    rows = StoredReport(store, cid, meta.state, meta.reason)
     attempts = (list(ATTEMPT_COLUMNS), attempt_lines(store, meta))  # the XLSX's Attempts sheet
     return write_report(
         report, meta.headers, rows, ReportInfo.from_meta(meta), csv_raw=csv_raw, attempts=attempts
