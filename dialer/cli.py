@@ -19,10 +19,10 @@ import click
 from click.core import ParameterSource
 
 from campaigns.history import DEFAULT_RECALL_AFTER_S, CallCap
+from dialer import __version__
 from dialer.cli_lazy import LazyGroup
 from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.settings import Rate, Secret, Settings
-from dialer.store_errors import store_failure
 
 # Each command imports what it needs when it runs (pandas-free, but openpyxl, phonenumbers,
 # httpx, redis, rich and the engine cost a second of start-up): `dialer --help` stays quick.
@@ -56,6 +56,8 @@ def main() -> None:
         _say(Console(stderr=True), Text.assemble(("error:", "bold red"), f" {exc}"))
         sys.exit(exc.exit_code)
     except Exception as exc:  # a SQLite or Redis failure the stores did not translate
+        from dialer.store_errors import store_failure  # sqlite3: only when something failed
+
         failure = store_failure(exc)
         if failure is None:
             raise
@@ -72,7 +74,7 @@ def main() -> None:
 
 
 @click.group(cls=LazyGroup, help="Bulk campaign dialer for the Voxpria voice-call API.")
-@click.version_option(package_name="voxpria-dialer")
+@click.version_option(version=__version__, package_name="voxpria-dialer")
 def cli() -> None:
     pass
 
