@@ -208,8 +208,8 @@ class RowStore(Protocol):
         """Every row in input order, streamed in batches."""
 
     def iter_report_rows(self, campaign_id: str) -> Iterator[Row]:
-        """`iter_rows` with only what the outcome report shows (variables, zones and leases
-        may be left empty): as cheap to read as the store can make it."""
+        """`iter_rows` with only what the outcome report and its analysis read (variables and
+        leases may be left empty): as cheap to read as the store can make it."""
 
     def iter_report_lines(self, campaign_id: str, fields: Sequence[str]) -> Iterator[ReportLines]:
         """Every row in input order, in batches, as its cells followed by `fields` (names of
