@@ -19,8 +19,7 @@ from zoneinfo import ZoneInfo
 
 from campaigns.contacts import ContactList, ListOptions, open_contact_list
 from campaigns.list_pass import read_list
-from campaigns.report import ReportInfo, write_report
-from campaigns.report_records import DryRunReport
+from campaigns.report import ReportInfo, dry_run_rows, write_report
 from campaigns.store import NewRow, RowStatus
 from campaigns.windows import CallingWindow
 
@@ -227,6 +226,6 @@ def dry_run(
     """The dry run in one pass over the list: each row, as the report takes it, is counted
     for the plan. The report is written whole (or not at all) before the plan is returned."""
     tally = PlanTally()
-    rows = DryRunReport(tally.counted(read_list(contacts)))
+    rows = dry_run_rows(tally.counted(read_list(contacts)))
     write_report(report, list(contacts.headers), rows, info, csv_raw=csv_raw)
     return tally.plan(window, now, call_rate_per_s, request_rate_per_s, agent_rate_per_s)

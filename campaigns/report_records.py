@@ -12,19 +12,17 @@ itself (tests/test_report_records.py compares the two).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from itertools import islice
+from collections.abc import Iterator
 from operator import itemgetter
 
-from campaigns.report import RESULT_COLUMNS, ReportRow, dry_run_rows, report_rows
+from campaigns.report import RESULT_COLUMNS, ReportRow, report_rows
 from campaigns.report_csv import Record
-from campaigns.store import CampaignState, NewRow, ReportLines, Row, RowStatus, RowStore
+from campaigns.store import CampaignState, ReportLines, Row, RowStatus, RowStore
 from campaigns.summary import SummaryCounter
 
 # Statuses whose report status depends on the campaign's state (campaigns.report.report_rows).
 _IN_FLIGHT = frozenset({RowStatus.PENDING.value, RowStatus.DIALING.value, RowStatus.ACTIVE.value})
 _FIELD_AT = {name: offset for offset, name in enumerate(RESULT_COLUMNS)}
-_DRY_RUN_BATCH_ROWS = 10_000
 
 
 class StoredReport:
@@ -84,29 +82,3 @@ def _fit_cells(lines: list[Record], width: int) -> None:
         cells = line[:-results]
         if len(cells) != width:
             lines[i] = (cells + [""] * (width - len(cells)))[:width] + line[-results:]
-
-
-class DryRunReport:
-    """A dry run's report rows: the loader's rows, callable ones `ready` (`dry_run_rows`).
-    Iterated, `ReportRow`s (the XLSX); for the CSV, records made straight from the rows."""
-
-    def __init__(self, rows: Iterable[NewRow]) -> None:
-        self._rows = rows
-
-    def __iter__(self) -> Iterator[ReportRow]:
-        return dry_run_rows(self._rows)
-
-    def csv_batches(self, width: int, counter: SummaryCounter) -> Iterator[list[Record]]:
-        rows = iter(self._rows)
-        pending, ready = RowStatus.PENDING, RowStatus.READY.value
-        while batch := list(islice(rows, _DRY_RUN_BATCH_ROWS)):
-            statuses = [ready if r.status is pending else r.status.value for r in batch]
-            # The result columns in RESULT_COLUMNS' order: nothing was called.
-            lines = [
-                [*r.cells, r.to_number, status, "", "", "", "0", "", "", "", "", r.error]
-                for r, status in zip(batch, statuses, strict=True)
-            ]
-            if list(map(len, lines)).count(width + len(RESULT_COLUMNS)) != len(lines):
-                _fit_cells(lines, width)
-            counter.add_batch(statuses, ("" for _ in statuses))
-            yield lines

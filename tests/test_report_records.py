@@ -4,14 +4,13 @@ both stores, in every campaign state, with rows in flight, short rows and formul
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from campaigns.report import ReportInfo, write_report
 from campaigns.report_csv import safe_cell, safe_records
-from campaigns.report_records import DryRunReport, StoredReport
+from campaigns.report_records import StoredReport
 from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
 from campaigns.summary import SummaryCounter
 from dialer.call import Call, CallStatus
@@ -101,15 +100,3 @@ def test_counting_a_batch_is_counting_row_by_row() -> None:
         one_by_one.add(status, duration)
     at_once.add_batch(statuses, iter(durations))
     assert at_once == one_by_one
-
-
-@pytest.mark.parametrize("raw", [False, True], ids=["safe", "raw"])
-def test_the_dry_run_csv_from_rows_is_the_report_of_its_rows(tmp_path: Path, raw: bool) -> None:
-    rows = _rows()
-    rows[2] = replace(rows[2], status=RowStatus.SUPPRESSED, error="on the suppression list")
-    report = DryRunReport(rows)
-    direct, by_rows = tmp_path / "direct.csv", tmp_path / "rows.csv"
-    counts = write_report(direct, HEADERS, report, INFO, csv_raw=raw)
-    assert counts == write_report(by_rows, HEADERS, list(report), INFO, csv_raw=raw)
-    assert direct.read_bytes() == by_rows.read_bytes()
-    assert counts["ready"] == 5 and counts["suppressed"] == 1
