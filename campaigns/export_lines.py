@@ -35,7 +35,7 @@ class FooterWatch:
 
     def reason(self, cells: Sequence[str]) -> str:
         """Why this row is an export's footer line, or "" when it is a data row."""
-        filled = [cell.strip() for cell in cells if cell.strip()]
+        filled = [cell for cell in map(str.strip, cells) if cell]  # each cell stripped once
         if len(filled) != 1 and not (filled and _FOOTER.match(filled[0]) and _is_total(filled)):
             return ""
         if _FOOTER.match(filled[0]):

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from campaigns.report_csv import write_csv
+from campaigns.report_csv import CsvBatches, write_csv, write_csv_batches
 from campaigns.report_file import (
     ReportWriteError,
     _atomic_output,
@@ -96,8 +96,11 @@ def _write_csv(
     *,
     raw: bool,
 ) -> None:
-    records = _counted_records(rows, len(headers), counter)
-    write_csv(out, [*headers, *RESULT_COLUMNS], records, raw=raw)
+    header = [*headers, *RESULT_COLUMNS]
+    if isinstance(rows, CsvBatches):  # a stored campaign: its records read directly
+        write_csv_batches(out, header, rows.csv_batches(len(headers), counter), raw=raw)
+        return
+    write_csv(out, header, _counted_records(rows, len(headers), counter), raw=raw)
 
 
 def _counted_records(

@@ -278,12 +278,22 @@ class _TextWorksheet(Worksheet):  # type: ignore[misc]  # XlsxWriter ships no ty
         while len(letters) < len(texts):
             letters.append(xl_col_to_name(len(letters)))
         row_ref = row_num + 1
+        # Nearly every row needs no escaping and no cut: tested once for the whole row (in C).
+        plain = (
+            max(map(len, texts), default=0) <= XLSX_MAX_CELL_UTF16_UNITS // 2
+            and _XML_TEXT_SPECIALS.search("".join(texts)) is None
+        )
         parts = []
         for col, text in enumerate(texts):
             ref = f"{letters[col]}{row_ref}"
             if col == number_col:
                 parts.append(f'<c r="{ref}"{style}><v>{number:.16G}</v></c>')
-            elif text:
+            elif not text:
+                continue
+            elif plain:  # _inline_text_xml's result, without its checks
+                space = ' xml:space="preserve"' if text.strip() != text else ""
+                parts.append(f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{text}</t></is></c>')
+            else:
                 parts.append(f'<c r="{ref}"{style} t="inlineStr">{_inline_text_xml(text)}</c>')
         self.fh.write(f'<row r="{row_ref}">{"".join(parts)}</row>')
 

@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -16,6 +16,7 @@ from campaigns.history import (
     HistoryEntry,
 )
 from campaigns.store import (
+    REPORT_LINE_FIELDS,
     CampaignMeta,
     CampaignState,
     Row,
@@ -113,36 +114,51 @@ def _row(rec: tuple[Any, ...]) -> Row:
     )
 
 
-# What the outcome report shows, and nothing else: a million rows' variables, zones and leases
-# are never read or decoded for it.
+# What the outcome report shows, and what its Analysis sheet needs (the zones, the dial time):
+# a million rows' variables and leases are never read or decoded for it.
 _REPORT_COLUMNS = (
     "idx, cells, to_number, status, error, attempts, call_id, live_status, outcome, duration, "
-    "started_at, completed_at, recording, transcript"
+    "started_at, completed_at, recording, transcript, zones, intent_at"
 )
-
-
 _STATUS_BY_TEXT = {status.value: status for status in RowStatus}
 
 
 def _report_rows(recs: list[tuple[Any, ...]]) -> Iterator[Row]:
     loads, status_by_text = json.loads, _STATUS_BY_TEXT
-    for idx, cells, to, status, err, att, cid, live, out, dur, start, end, rec, text in recs:
+    zones_by_text: dict[str, tuple[str, ...]] = {}  # a list has a handful of distinct zone sets
+    for rec in recs:
+        idx, cells, to, status, err, att, cid, live, out, dur, start, end, rec_url, text = rec[:14]
+        zones = zones_by_text.get(rec[14])
+        if zones is None:
+            zones = zones_by_text[rec[14]] = tuple(loads(rec[14]))
         yield Row(
             idx,
             loads(cells),
             to,
             status_by_text[status],
+            zones=zones,
             error=err,
             attempts=att,
             call_id=cid,
+            intent_at=rec[15],
             live_status=live,
             outcome=out,
             duration=dur,
             started_at=start,
             completed_at=end,
-            recording=rec,
+            recording=rec_url,
             transcript=text,
         )
+
+
+def _report_line_sql(fields: Sequence[str]) -> str:
+    """SQL for a row's cells (a JSON array) with `fields` appended as JSON strings."""
+    if not REPORT_LINE_FIELDS.issuperset(fields):
+        raise ValueError(f"not report line fields: {sorted(set(fields) - REPORT_LINE_FIELDS)}")
+    appended = [
+        f"'$[#]', {'CAST(attempts AS TEXT)' if field == 'attempts' else field}" for field in fields
+    ]
+    return f"json_insert(cells, {', '.join(appended)})" if appended else "cells"
 
 
 def _meta_to_json(meta: CampaignMeta) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
 from campaigns.history import (
@@ -27,6 +27,7 @@ from campaigns.sqlite_rows import (
     _ROW_COLUMNS,
     _meta_from_json,
     _meta_to_json,
+    _report_line_sql,
     _report_rows,
     _row,
 )
@@ -36,6 +37,7 @@ from campaigns.store import (
     CampaignState,
     DueCall,
     NewRow,
+    ReportLines,
     Row,
     RowStatus,
     call_fields,
@@ -141,6 +143,24 @@ class SqliteStore(SqliteNumbers):
             if not recs:
                 return
             yield from _report_rows(recs)
+            last = recs[-1][0]
+
+    def iter_report_lines(self, campaign_id: str, fields: Sequence[str]) -> Iterator[ReportLines]:
+        # SQLite appends the fields to the row's JSON cells: one JSON array per row, and one
+        # json.loads call per batch (the arrays joined) gives every line.
+        line = _report_line_sql(fields)
+        last = -1
+        while True:
+            with self._lock:
+                recs = self._db.execute(
+                    f"SELECT idx, status, live_status, {line} FROM rows WHERE cid=? AND idx>? "
+                    "ORDER BY idx LIMIT ?",
+                    (campaign_id, last, _REPORT_BATCH),
+                ).fetchall()
+            if not recs:
+                return
+            lines = json.loads("[" + ",".join([rec[3] for rec in recs]) + "]")
+            yield ReportLines(lines, [rec[1] for rec in recs], [rec[2] for rec in recs])
             last = recs[-1][0]
 
     def counts(self, campaign_id: str) -> dict[RowStatus, int]:

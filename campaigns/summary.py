@@ -6,7 +6,11 @@ count the same way.
 
 from __future__ import annotations
 
+import contextlib
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import compress
 
 from campaigns.store import API_FINAL
 
@@ -25,6 +29,8 @@ REPORT_STATUSES: tuple[str, ...] = (
     "not_called",
     "ready",
 )
+
+_COMPLETED = "completed"
 
 # An export's first column: the local date of the run a row came from.
 RUN_DATE_COLUMN = "run_date"
@@ -47,6 +53,20 @@ class SummaryCounter:
                 return  # the API sent something that is not a number: leave it out of the sums
             self.talk_time_s += seconds
             self.timed_calls += 1
+
+    def add_batch(self, statuses: list[str], durations: Iterable[str]) -> None:
+        """`add(status, duration)` for each pair, at once (a million rows, in C mostly)."""
+        for status, count in Counter(statuses).items():
+            self.by_status[status] = self.by_status.get(status, 0) + count
+        timed = [d for d in compress(durations, map(_COMPLETED.__eq__, statuses)) if d]
+        try:
+            self.talk_time_s += sum(map(float, timed))
+            self.timed_calls += len(timed)
+        except ValueError:  # some duration is not a number: count the others, one by one
+            for duration in timed:
+                with contextlib.suppress(ValueError):
+                    self.talk_time_s += float(duration)
+                    self.timed_calls += 1
 
     def counts(self) -> dict[str, int]:
         """Every contract status (zero included) in contract order, then any other seen."""

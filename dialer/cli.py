@@ -19,11 +19,11 @@ import click
 from click.core import ParameterSource
 
 from campaigns.history import DEFAULT_RECALL_AFTER_S
+from dialer import __version__
 from dialer.cli_lazy import LazyGroup
 from dialer.durations import hours_text
 from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.settings import Rate, Secret, Settings
-from dialer.store_errors import store_failure
 
 # Each command imports what it needs when it runs (pandas-free, but openpyxl, phonenumbers,
 # httpx, redis, rich and the engine cost a second of start-up): `dialer --help` stays quick.
@@ -55,7 +55,9 @@ def main() -> None:
 
         say_error(exc)
         sys.exit(exc.exit_code)
-    except Exception as exc:  # SQLite or Redis outside the stores (leases, run claims)
+    except Exception as exc:  # a SQLite or Redis failure the stores did not translate
+        from dialer.store_errors import store_failure  # sqlite3: only when something failed
+
         failure = store_failure(exc)
         if failure is None:
             raise
@@ -73,7 +75,7 @@ def main() -> None:
 
 
 @click.group(cls=LazyGroup, help="Bulk campaign dialer for the Voxpria voice-call API.")
-@click.version_option(package_name="voxpria-dialer")
+@click.version_option(version=__version__, package_name="voxpria-dialer")
 def cli() -> None:
     pass
 

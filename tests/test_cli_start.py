@@ -29,6 +29,8 @@ HEAVY = (
     "campaigns.contacts",
     "campaigns.report",
     "dialer.launcher",
+    "importlib.metadata",  # the version is dialer.__version__
+    "sqlite3",
 )
 
 

@@ -156,7 +156,7 @@ def test_created_then_polled_then_final(campaign: RowStore) -> None:
 
 
 def _reported(row: Row) -> tuple[object, ...]:
-    """What campaigns/report.py reads of a row."""
+    """What campaigns/report.py (and campaigns/analysis.py) reads of a row."""
     return (
         row.idx,
         row.cells,
@@ -172,6 +172,8 @@ def _reported(row: Row) -> tuple[object, ...]:
         row.completed_at,
         row.recording,
         row.transcript,
+        row.zones,  # and what its Analysis sheet reads
+        row.intent_at,
     )
 
 

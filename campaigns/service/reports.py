@@ -6,7 +6,7 @@ from pathlib import Path
 
 from campaigns.attempts import ATTEMPT_COLUMNS, attempt_lines
 from campaigns.report import write_report
-from campaigns.report_rows import report_rows
+from campaigns.report_records import StoredReport
 from campaigns.report_summary import ReportInfo
 from campaigns.store import RowStore
 from dialer.errors import CampaignNotFound
@@ -18,7 +18,7 @@ def write_campaign_report(
     meta = store.get_campaign(campaign_id)
     if meta is None:
         raise CampaignNotFound(f"No campaign {campaign_id} in the store.")
-    rows = report_rows(store.iter_report_rows(campaign_id), meta.state, meta.reason)
+    rows = StoredReport(store, campaign_id, meta.state, meta.reason)
     attempts = (list(ATTEMPT_COLUMNS), attempt_lines(store, meta))  # the XLSX's Attempts sheet
     return write_report(
         report, meta.headers, rows, ReportInfo.from_meta(meta), csv_raw=csv_raw, attempts=attempts

@@ -65,7 +65,7 @@ def claim(client: redis.Redis[str], db: int) -> None:
         )
     if owner is not None and _owner_alive(owner):
         raise NotOurDatabase(f"Redis database {db} is in use by another bench run ({owner}).")
-    client.flushdb()
+    client.flushdb(asynchronous=True)  # a million keys: freed in the background
     client.set(MARKER_KEY, _me())
 
 
@@ -78,5 +78,5 @@ def own_db(db: int) -> Iterator[redis.Redis[str]]:
         yield client
     finally:
         if client.get(MARKER_KEY) == _me():
-            client.flushdb()
+            client.flushdb(asynchronous=True)
         client.close()
