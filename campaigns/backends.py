@@ -11,16 +11,16 @@ from dataclasses import dataclass
 
 import redis
 
-from campaigns.redis_store import RedisStore
-from campaigns.sqlite_store import SqliteStore
-from campaigns.store import RowStore
-from dialer.client import Timeouts, VoxpriaClient
+from campaigns.store.redis_store import RedisStore
+from campaigns.store.rows import RowStore
+from campaigns.store.sqlite_store import SqliteStore
 from dialer.clock import Clock
 from dialer.errors import StoreError
+from dialer.keys import RedisKeys, account_tag
 from dialer.limiter import Limiter, RedisLimiter, SharedFileLimiter
 from dialer.metrics import NO_METRICS, Recorder
-from dialer.redis_keys import RedisKeys, account_tag
 from dialer.settings import Settings
+from dialer.voxpria.client import Timeouts, VoxpriaClient
 
 STATE_FILE = "campaigns.sqlite"
 LIMITER_FILE = "limiter.sqlite"

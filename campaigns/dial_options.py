@@ -10,18 +10,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from campaigns.contacts import ListOptions
-from campaigns.history import DEFAULT_RECALL_AFTER_S, CallCap
-from campaigns.policy import (
+from campaigns.dialing.policy import (
     DEFAULT_VERIFY_AFTER_S,
     DialPolicy,
     PollPolicy,
     parse_in_doubt,
     parse_redial,
 )
-from campaigns.rules import CallingRules
-from campaigns.spend import parse_min_balance
-from campaigns.windows import CallingWindow
+from campaigns.dialing.rules import CallingRules
+from campaigns.dialing.spend import parse_min_balance
+from campaigns.dialing.windows import CallingWindow
+from campaigns.lists.contacts import ListOptions
+from campaigns.store.history import DEFAULT_RECALL_AFTER_S, CallCap
 from dialer.durations import parse_duration_s
 from dialer.errors import InputError
 from dialer.settings import Rate

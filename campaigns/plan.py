@@ -17,15 +17,15 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from campaigns.contacts import ContactList, ListOptions, open_contact_list
-from campaigns.list_pass import read_list
-from campaigns.report import write_report
-from campaigns.report_rows import dry_run_rows
-from campaigns.report_summary import ReportInfo
-from campaigns.rule_counts import RuleOpening, RuleTally, rules_text
-from campaigns.rules import CallingRules
-from campaigns.store import NewRow, RowStatus
-from campaigns.windows import CallingWindow
+from campaigns.dialing.rule_counts import RuleOpening, RuleTally, rules_text
+from campaigns.dialing.rules import CallingRules
+from campaigns.dialing.windows import CallingWindow
+from campaigns.lists.contacts import ContactList, ListOptions, open_contact_list
+from campaigns.lists.list_pass import read_list
+from campaigns.report.rows import dry_run_rows
+from campaigns.report.summary_sheet import ReportInfo
+from campaigns.report.writer import write_report
+from campaigns.store.rows import NewRow, RowStatus
 from dialer.durations import duration_text, rate_text
 
 # One POST /calls per call, plus polling for its end: the batched poller reads many calls per

@@ -70,7 +70,7 @@ def eta_text(seconds: float) -> str:
 
 def age_text(age_s: float) -> str:
     """`14 min`, `45 s`, `3 h`: how long ago, roughly. Mirrored by `age_text` in
-    campaigns/redis_store.py's Lua (tests compare the two stores' messages)."""
+    campaigns/store/redis_store.py's Lua (tests compare the two stores' messages)."""
     age = max(int(age_s), 0)
     if age < 60:
         return f"{age} s"

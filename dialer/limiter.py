@@ -40,7 +40,7 @@ from redis.commands.core import Script
 
 from dialer.clock import Clock
 from dialer.errors import StoreError
-from dialer.redis_keys import RedisKeys
+from dialer.keys import RedisKeys
 from dialer.settings import Rate
 
 US_PER_S = 1_000_000

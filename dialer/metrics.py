@@ -11,7 +11,7 @@ process: one port per worker is what the operator configures and scrapes, whatev
 and the sum is right across pool restarts. The mode is chosen when prometheus_client is first
 imported, so it is imported here only when a recorder is built, after the worker has set the
 folder (`workers.app`). Exposing them (the store gauges, the registry a scrape reads, `/metrics`)
-is `dialer.metrics_exposition`'s, above the campaigns.
+is `campaigns.report.exposition`'s, above the campaigns.
 """
 
 from __future__ import annotations

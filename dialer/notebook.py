@@ -1,11 +1,11 @@
 """For people who work in notebooks: a campaign's outcome table as a pandas DataFrame.
 
     >>> from dialer.notebook import load_outcomes
-    >>> from campaigns.analysis import answer_rates
+    >>> from campaigns.report.analysis import answer_rates
     >>> table = load_outcomes("reminders-2026-11-23")
     >>> answer_rates(table, "local_hour")
 
-The columns are `campaigns.analysis.OUTCOME_COLUMNS`'s. It reads the store `dialer` uses: the
+The columns are `campaigns.report.analysis.OUTCOME_COLUMNS`'s. It reads the store `dialer` uses: the
 same DIALER_HOME or REDIS_URL as the runs.
 """
 
@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 def load_outcomes(campaign_id: str, settings: Settings | None = None) -> pd.DataFrame:
     """The outcome table of `campaign_id` as a DataFrame, read from the store `dialer` uses
     (settings from the environment unless given). Raises CampaignNotFound for an unknown id."""
-    from campaigns.analysis import outcome_frame
     from campaigns.backends import open_services
-    from campaigns.report_rows import report_rows
+    from campaigns.report.analysis import outcome_frame
+    from campaigns.report.rows import report_rows
     from dialer.clock import SystemClock
     from dialer.errors import CampaignNotFound
     from dialer.settings import Settings

@@ -1,10 +1,10 @@
 """Who starts a scheduled run: a claim on its campaign id `{name}-{YYYY-MM-DD}`, taken with
-SET NX in Redis so that of any number of beats exactly one starts it (dialer/scheduler.py).
+SET NX in Redis so that of any number of beats exactly one starts it (dialer/beat/scheduler.py).
 
 A claim's value says where the run stands: `starting <beat>` (a lease: a beat that dies while
 starting frees the run for another once it runs out), then `started`, `skipped` (no list for
 the day) or `failed` (unusable input: not retried); `reporting <beat>` (a lease), then
-`reported`. Each move is one compare-and-set on the server (dialer/lease.py), so a beat only
+`reported`. Each move is one compare-and-set on the server (dialer/leases.py), so a beat only
 ever moves its own claim on.
 """
 
@@ -15,13 +15,13 @@ from typing import Any, Protocol
 
 import redis
 
-from dialer.lease import Leases
-from dialer.redis_keys import RedisKeys
+from dialer.keys import RedisKeys
+from dialer.leases import Leases
 
 # Longer than a start takes (preflight, storing the list, submitting): a beat that died while
 # starting holds the run this long before another beat may take it.
 LEASE_MS = 15 * 60 * 1000
-CLAIM_TTL_MS = 8 * 86_400 * 1000  # past any day a beat looks at (dialer/scheduler.py)
+CLAIM_TTL_MS = 8 * 86_400 * 1000  # past any day a beat looks at (dialer/beat/scheduler.py)
 
 
 class Claim(StrEnum):

@@ -131,7 +131,7 @@ def _queue_name(env: Mapping[str, str], name: str, default: str) -> str:
 
 
 def _calls_per_period(env: Mapping[str, str], name: str) -> str:
-    """`7/7d` (N calls in a period), checked here; campaigns.history.CallCap reads it."""
+    """`7/7d` (N calls in a period), checked here; campaigns.store.history.CallCap reads it."""
     text = env.get(name, "").strip()
     if not text:
         return ""

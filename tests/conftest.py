@@ -48,9 +48,9 @@ from typing import Any
 
 import pytest
 
-from campaigns.redis_store import RedisStore
-from campaigns.sqlite_store import SqliteStore
-from campaigns.store import RowStore
+from campaigns.store.redis_store import RedisStore
+from campaigns.store.rows import RowStore
+from campaigns.store.sqlite_store import SqliteStore
 from dialer.settings import Secret
 from tests.redis_support import (
     REDIS_KINDS,

@@ -10,15 +10,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from campaigns.engine import Engine
-from campaigns.policy import DialPolicy, PollPolicy
-from campaigns.runner import RunEnd, Runner, StopSignal
-from campaigns.store import CampaignMeta, NewRow, RowStatus, RowStore
-from campaigns.windows import CallingWindow
-from dialer.client import Timeouts, VoxpriaClient
+from campaigns.dialing.engine import Engine
+from campaigns.dialing.policy import DialPolicy, PollPolicy
+from campaigns.dialing.runner import RunEnd, Runner, StopSignal
+from campaigns.dialing.windows import CallingWindow
+from campaigns.store.rows import CampaignMeta, NewRow, RowStatus, RowStore
 from dialer.limiter import LocalLimiter
 from dialer.settings import Rate, Secret
-from dialer.simulator_server import SimulatorHandle
+from dialer.simulator.server import SimulatorHandle
+from dialer.voxpria.client import Timeouts, VoxpriaClient
 
 CID = "camp"
 NO_CALL_LIMIT = Rate(1000, 1)
@@ -118,6 +118,6 @@ def final_statuses(store: RowStore) -> Counter[RowStatus]:
 
 
 def sqlite_store(tmp_path: Path) -> RowStore:
-    from campaigns.sqlite_store import SqliteStore
+    from campaigns.store.sqlite_store import SqliteStore
 
     return SqliteStore(tmp_path / "state.sqlite")

@@ -17,8 +17,8 @@ import time
 import redis
 
 from dialer.clock import SystemClock
+from dialer.keys import RedisKeys
 from dialer.limiter import RedisLimiter
-from dialer.redis_keys import RedisKeys
 from dialer.settings import Rate
 
 

@@ -36,8 +36,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from campaigns.store import RowStore
-from dialer.redis_keys import RedisKeys
+from campaigns.store.rows import RowStore
+from dialer.keys import RedisKeys
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 START_TIMEOUT_S = 10.0

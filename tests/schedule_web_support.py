@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from campaigns.store import RowStore
+from campaigns.store.rows import RowStore
 from tests.test_schedule_support import Outcome, campaign_file, stored_run, us_numbers, write_list
 
 ZONE = "America/New_York"

@@ -1,4 +1,4 @@
-"""The Voxpria simulator over real HTTP, for integration tests (see `dialer.simulator_server`).
+"""The Voxpria simulator over real HTTP, for integration tests (see `dialer.simulator.server`).
 
     with running_simulator(p_lost_after_create=1.0) as sim:
         client = VoxpriaClient(sim.base_url, Secret(sim.api_key or "any"))
@@ -8,7 +8,7 @@ The implementation lives in `dialer/` because `dialer run --simulate` serves it 
 
 from collections.abc import Callable
 
-from dialer.simulator_server import SimulatorHandle, running_simulator
+from dialer.simulator.server import SimulatorHandle, running_simulator
 
 StartSim = Callable[..., SimulatorHandle]  # conftest's `start_sim`
 

@@ -14,7 +14,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from campaigns.analysis import (
+from campaigns.backends import STATE_FILE
+from campaigns.report.analysis import (
     answer_rates,
     answer_rates_by_attempt,
     answer_rates_by_weekday,
@@ -22,18 +23,17 @@ from campaigns.analysis import (
     outcome_frame,
     rows_by_day_and_status,
 )
-from campaigns.analysis_sheet import write_analysis_workbook
-from campaigns.backends import STATE_FILE
-from campaigns.export import export_rows, find_runs, write_export
-from campaigns.report import write_report
-from campaigns.report_rows import report_rows
-from campaigns.report_summary import ReportInfo
-from campaigns.sqlite_store import SqliteStore
-from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
-from dialer.call import Call, CallStatus
+from campaigns.report.analysis_sheet import write_analysis_workbook
+from campaigns.report.rows import report_rows
+from campaigns.report.summary_sheet import ReportInfo
+from campaigns.report.writer import write_report
+from campaigns.schedule.export import export_rows, find_runs, write_export
+from campaigns.store.rows import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
+from campaigns.store.sqlite_store import SqliteStore
 from dialer.errors import InputError
 from dialer.notebook import load_outcomes
 from dialer.settings import Settings
+from dialer.voxpria.models import Call, CallStatus
 from tests.cli_support import dialer_env, run_dialer
 
 NY, LONDON = "America/New_York", "Europe/London"

@@ -7,11 +7,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from campaigns.attempts import ATTEMPT_COLUMNS, attempt_lines, write_attempts
-from campaigns.history import DialGuard
-from campaigns.report_xlsx import write_text_table
-from campaigns.store import CampaignMeta, NewRow, RowStatus, RowStore
-from dialer.call import Call, CallStatus
+from campaigns.report.attempts import ATTEMPT_COLUMNS, attempt_lines, write_attempts
+from campaigns.report.workbook import write_text_table
+from campaigns.store.history import DialGuard
+from campaigns.store.rows import CampaignMeta, NewRow, RowStatus, RowStore
+from dialer.voxpria.models import Call, CallStatus
 from tests.redis_support import (
     STORE_KINDS,
     MakeStore,

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from campaigns.attempts import ATTEMPT_COLUMNS
-from dialer.simulator_faults import Fault
+from campaigns.report.attempts import ATTEMPT_COLUMNS
+from dialer.simulator.faults import Fault
 from tests.cli_support import dialer_env, run_dialer
 from tests.simulator_server import StartSim
 

@@ -13,15 +13,15 @@ import phonenumbers
 import pytest
 from phonenumbers.geodata import GEOCODE_DATA
 
-from campaigns.calling_gate import CallingGate, next_allowed, window_text
-from campaigns.nanp_areas import places_of_area_code
+from campaigns.dialing.calling_gate import CallingGate, next_allowed, window_text
+from campaigns.dialing.policy import DialPolicy
+from campaigns.dialing.rules import CallingRules
+from campaigns.dialing.rules_file import MAX_RULES_FILE_BYTES, read_rules, rules_from_json
+from campaigns.dialing.windows import CallingWindow
+from campaigns.lists.nanp_areas import places_of_area_code
 from campaigns.plan import PlanTally, build_plan, format_plan
-from campaigns.policy import DialPolicy
-from campaigns.rules import CallingRules
-from campaigns.rules_file import MAX_RULES_FILE_BYTES, read_rules, rules_from_json
-from campaigns.schedule_file import load_schedule_file
-from campaigns.store import NewRow, RowStatus
-from campaigns.windows import CallingWindow
+from campaigns.schedule.schedule_file import load_schedule_file
+from campaigns.store.rows import NewRow, RowStatus
 from dialer.errors import InputError
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "calling-rules.toml"

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from campaigns.backends import open_services
-from campaigns.store import CampaignState
+from campaigns.store.rows import CampaignState
 from dialer.clock import SystemClock
 from dialer.settings import Rate
-from dialer.simulator_server import SimulatorHandle
+from dialer.simulator.server import SimulatorHandle
 from dialer.web.runs import CampaignRuns, Notice, StartRequest
 from tests.cli_support import DialerProcess, run_args, run_dialer, wait_until
 from tests.cluster_support import Workers, cluster_env, cluster_url, own_database
@@ -35,7 +35,7 @@ def sim(start_sim: Callable[..., SimulatorHandle]) -> SimulatorHandle:
 
 def handles_sigterm(pid: int) -> bool:
     """Python handles SIGINT from its start; SIGTERM only once `dialer run` is following the
-    campaign with its stop handler on (dialer/launcher.py)."""
+    campaign with its stop handler on (dialer/cli/run.py)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("SigCgt:"):
             return bool(int(line.split()[1], 16) & SIGTERM_BIT)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.redis_store import RedisStore
-from campaigns.store import RowStatus
-from dialer.redis_keys import RedisKeys
+from campaigns.store.redis_store import RedisStore
+from campaigns.store.rows import RowStatus
+from dialer.keys import RedisKeys
 from dialer.settings import Secret
 from tests.cli_support import dialer_env, run_dialer
 from tests.cluster_support import Workers, cluster_env, dialer, own_database, wait_until

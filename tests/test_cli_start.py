@@ -10,8 +10,8 @@ import sys
 import click
 import pytest
 
-from dialer.cli import cli
-from dialer.cli_lazy import LazyGroup
+from dialer.cli.lazy import LazyGroup
+from dialer.cli.main import cli
 from tests.cli_support import DIALER
 
 # What costs start-up time and no `--help` needs (measured with python -X importtime).
@@ -26,9 +26,9 @@ HEAVY = (
     "uvicorn",
     "rich",
     "charset_normalizer",
-    "campaigns.contacts",
-    "campaigns.report",
-    "dialer.launcher",
+    "campaigns.lists.contacts",
+    "campaigns.report.writer",
+    "dialer.cli.run",
     "importlib.metadata",  # the version is dialer.__version__
     "sqlite3",
 )
@@ -39,7 +39,7 @@ HEAVY = (
 def test_help_and_version_import_nothing_heavy(argv: list[str]) -> None:
     probe = (
         "import sys\n"
-        "from dialer.cli import cli\n"
+        "from dialer.cli.main import cli\n"
         "try:\n"
         f"    cli.main({argv!r}, standalone_mode=False)\n"
         "finally:\n"

@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from dialer.call import Ambiguous, CallStatus, Created, NotSent, Rejected, Throttled
-from dialer.client import Timeouts, VoxpriaClient
 from dialer.clock import FakeClock
 from dialer.errors import ApiUnavailable, AuthError, NotFoundError
 from dialer.settings import Rate, Secret
-from dialer.simulator_faults import Fault
+from dialer.simulator.faults import Fault
+from dialer.voxpria.client import Timeouts, VoxpriaClient
+from dialer.voxpria.models import Ambiguous, CallStatus, Created, NotSent, Rejected, Throttled
 from tests.simulator_server import SimulatorHandle, running_simulator
 
 KEY = "agl_sk_test_0123456789abcdef"

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import redis
 
-from campaigns.redis_store import RedisStore
-from campaigns.store import IN_FLIGHT, CampaignState, RowStatus
-from dialer.redis_keys import RedisKeys
+from campaigns.store.redis_store import RedisStore
+from campaigns.store.rows import IN_FLIGHT, CampaignState, RowStatus
+from dialer.keys import RedisKeys
 from dialer.settings import Rate
-from dialer.simulator_server import SimulatorHandle
+from dialer.simulator.server import SimulatorHandle
 from tests.cluster_support import Workers, cluster_env, dialer, wait_until
 
 pytestmark = pytest.mark.integration  # `dialer worker` processes, real Redis, HTTP

@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 from rich.text import Text
 
-from dialer.console import error_text, say, warning_text
+from dialer.cli.console import error_text, say, warning_text
 
 
 def _said(*messages: str | Text) -> str:

@@ -11,8 +11,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from campaigns.contacts import ListOptions, open_contact_list, unique_keys
-from campaigns.store import RowStatus
+from campaigns.lists.contacts import ListOptions, open_contact_list, unique_keys
+from campaigns.store.rows import RowStatus
 from dialer.errors import InputError
 
 CORPUS = Path(__file__).parent / "corpus"

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from campaigns.runner import Runner, StopSignal
-from campaigns.store import RowStatus, RowStore
-from dialer.client import VoxpriaClient
-from dialer.simulator import Fault
-from dialer.simulator_server import SimulatorHandle
+from campaigns.dialing.runner import Runner, StopSignal
+from campaigns.store.rows import RowStatus, RowStore
+from dialer.simulator.api import Fault
+from dialer.simulator.server import SimulatorHandle
+from dialer.voxpria.client import VoxpriaClient
 from tests.engine_support import (
     OffsetClock,
     calls_per_number,

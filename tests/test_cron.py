@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from croniter import croniter
 
-from campaigns.cron import CronSchedule, Run
+from campaigns.schedule.cron import CronSchedule, Run
 from dialer.errors import InputError
 
 

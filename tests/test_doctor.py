@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dialer.client import VoxpriaClient
 from dialer.settings import Secret
+from dialer.voxpria.client import VoxpriaClient
 from tests.cli_support import dialer_env, run_dialer
 from tests.simulator_server import running_simulator
 

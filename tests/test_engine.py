@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.store import RowStatus
-from campaigns.windows import CallingWindow
+from campaigns.dialing.windows import CallingWindow
+from campaigns.store.rows import RowStatus
 from dialer.errors import AuthError
 from dialer.settings import Secret
-from dialer.simulator import Fault
-from dialer.simulator_server import SimulatorHandle, running_simulator
+from dialer.simulator.api import Fault
+from dialer.simulator.server import SimulatorHandle, running_simulator
 from tests.engine_support import (
     CID,
     calls_per_number,

@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 from campaigns.backends import STATE_FILE
-from campaigns.export import find_runs, write_export
-from campaigns.sqlite_store import SqliteStore
-from campaigns.store import CampaignState
+from campaigns.schedule.export import find_runs, write_export
+from campaigns.store.rows import CampaignState
+from campaigns.store.sqlite_store import SqliteStore
 from tests.cli_support import dialer_env, run_dialer
 from tests.test_schedule_support import Outcome, stored_run, us_numbers
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns.history import DialGuard, age_text, recall_error, summarize_recent
-from campaigns.store import CampaignMeta, NewRow, RowStatus, RowStore
-from dialer.call import Call, CallStatus
+from campaigns.store.history import DialGuard, age_text, recall_error, summarize_recent
+from campaigns.store.rows import CampaignMeta, NewRow, RowStatus, RowStore
+from dialer.voxpria.models import Call, CallStatus
 from tests.redis_support import (
     STORE_KINDS,
     MakeStore,
@@ -145,7 +145,7 @@ def test_redis_says_the_age_as_python_does(age_s: float) -> None:
 
 
 def _lua_age() -> str:
-    from campaigns import redis_scripts
+    from campaigns.store import redis_scripts
 
     common = redis_scripts._LUA_COMMON
     start = common.index("local function age_text")
@@ -153,7 +153,7 @@ def _lua_age() -> str:
 
 
 def test_a_number_on_the_do_not_call_list_is_never_dialled(store: RowStore) -> None:
-    from campaigns.dnc import DncEntry
+    from campaigns.store.dnc import DncEntry
 
     _campaign(store, "a")
     entry = DncEntry(NUMBERS[1], "opted out", NOW - 3600)
@@ -180,7 +180,7 @@ def test_a_number_on_the_do_not_call_list_is_never_dialled(store: RowStore) -> N
 
 
 def test_a_frequency_cap_counts_every_campaign_and_waits_or_suppresses(store: RowStore) -> None:
-    from campaigns.history import CallCap
+    from campaigns.store.history import CallCap
 
     cap = CallCap.parse("2/7d")
     one = NUMBERS[:1]

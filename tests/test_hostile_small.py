@@ -21,7 +21,7 @@ import pytest
 from dialer.clock import SystemClock
 from dialer.errors import ApiUnavailable, NotFoundError, SettingsError, StoreError
 from dialer.settings import Secret, Settings, shown_url
-from dialer.simulator_server import SimulatorHandle
+from dialer.simulator.server import SimulatorHandle
 from dialer.store_errors import store_failure
 from dialer.web.drafts import DRAFTS_FOLDER
 from dialer.web.leftovers import MAX_AGE_S
@@ -46,7 +46,7 @@ TRAVERSAL = "agent_x/../../credits"
 
 
 def test_an_agent_id_is_one_percent_encoded_path_segment() -> None:
-    from dialer.client import VoxpriaClient
+    from dialer.voxpria.client import VoxpriaClient
 
     seen: list[bytes] = []
 
@@ -83,7 +83,7 @@ def test_a_traversing_agent_is_refused_by_the_cli_as_unknown(
 
 
 def test_base_url_credentials_never_show_in_client_errors() -> None:
-    from dialer.client import VoxpriaClient
+    from dialer.voxpria.client import VoxpriaClient
 
     url = f"http://dialer:{PASSWORD}@127.0.0.1:9/api/v1"  # nothing listens on port 9
     client = VoxpriaClient(url, Secret("k" * 20), get_attempts=1, clock=SystemClock())

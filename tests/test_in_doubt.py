@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns.store import RowStatus, RowStore
+from campaigns.store.rows import RowStatus, RowStore
 from dialer.settings import Secret
-from dialer.simulator_server import running_simulator
+from dialer.simulator.server import running_simulator
 from tests.engine_support import (
     CID,
     calls_per_number,

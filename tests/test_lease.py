@@ -1,9 +1,9 @@
-"""Named leases (dialer.lease): one holder at a time, moved on only by its holder, free again when
+"""Named leases (dialer.leases): one holder at a time, moved on only by its holder, free again when
 the holder stops renewing. On fakeredis (the Lua scripts included) and on a real Redis."""
 
 from __future__ import annotations
 
-from dialer.lease import Leases
+from dialer.leases import Leases
 from tests.cli_support import wait_until
 from tests.redis_support import RedisSpace
 

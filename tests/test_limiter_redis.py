@@ -25,8 +25,8 @@ from redis.retry import Retry
 
 from dialer.clock import SystemClock
 from dialer.errors import StoreError
+from dialer.keys import RedisKeys
 from dialer.limiter import RedisLimiter
-from dialer.redis_keys import RedisKeys
 from dialer.settings import Rate
 from tests.redis_support import RedisSpace
 

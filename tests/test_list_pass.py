@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.contacts import ContactList, ListOptions, open_contact_list
-from campaigns.list_pass import read_list
+from campaigns.dialing.windows import CallingWindow
+from campaigns.lists.contacts import ContactList, ListOptions, open_contact_list
+from campaigns.lists.list_pass import read_list
 from campaigns.plan import PlanTally, build_plan, dry_run
-from campaigns.report import write_report
-from campaigns.report_rows import dry_run_rows
-from campaigns.report_summary import ReportInfo
-from campaigns.store import NewRow
-from campaigns.windows import CallingWindow
+from campaigns.report.rows import dry_run_rows
+from campaigns.report.summary_sheet import ReportInfo
+from campaigns.report.writer import write_report
+from campaigns.store.rows import NewRow
 from dialer.errors import InputError
 from tests.bench.big_list import write_big_list
 from tests.test_contacts import GOOD_FILES

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.contacts import ListOptions, open_contact_list
-from campaigns.schedule_file import load_schedule_file
-from campaigns.store import NewRow, RowStatus
+from campaigns.lists.contacts import ListOptions, open_contact_list
+from campaigns.schedule.schedule_file import load_schedule_file
+from campaigns.store.rows import NewRow, RowStatus
 from dialer.errors import InputError
 from tests.cli_support import DIALER, dialer_env
 from tests.xlsx_support import sheet_xml, write_xlsx

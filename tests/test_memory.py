@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from campaigns.memory import Recall, apply_memory, remember
-from campaigns.store import NewRow, RowStatus, RowStore
+from campaigns.schedule.memory import Recall, apply_memory, remember
+from campaigns.store.rows import NewRow, RowStatus, RowStore
 from tests.test_schedule_support import Outcome, stored_run, us_numbers
 
 TODAY = date(2026, 11, 27)

@@ -13,14 +13,14 @@ import httpx
 import pytest
 from prometheus_client import generate_latest
 
-from campaigns.sqlite_store import SqliteStore
+from campaigns.report.exposition import StoreCollector, render
+from campaigns.store.sqlite_store import SqliteStore
 from dialer.clock import FakeClock
 from dialer.limiter import LocalLimiter
 from dialer.metrics import MeteredLimiter, Metrics, endpoint_of
-from dialer.metrics_exposition import StoreCollector, render
+from dialer.receiver import WEBHOOK_PATH, running_webhook_server
 from dialer.settings import Rate
-from dialer.signatures import HEADER_A, Scheme
-from dialer.webhook_server import WEBHOOK_PATH, running_webhook_server
+from dialer.voxpria.signatures import HEADER_A, Scheme
 from tests.engine_support import CID
 from tests.test_webhooks_receiver import SECRET, compact, signed
 from tests.test_webhooks_support import call_event, live_calls
@@ -79,10 +79,10 @@ def test_every_pool_process_is_counted_on_one_port(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import multiprocessing, os, sys
-        from dialer.metrics_exposition import prepare_multiprocess
+        from campaigns.report.exposition import prepare_multiprocess
         prepare_multiprocess(sys.argv[1])
         from dialer.metrics import Metrics
-        from dialer.metrics_exposition import exposition_registry
+        from campaigns.report.exposition import exposition_registry
 
         def work() -> None:
             m = Metrics()
@@ -127,9 +127,9 @@ def test_store_gauges_show_running_campaigns_live_figures(tmp_path: Path) -> Non
 def test_served_metrics_count_webhook_deliveries_by_result(tmp_path: Path) -> None:
     from campaigns.backends import open_services
     from dialer.clock import SystemClock
-    from dialer.metrics_route import with_metrics_route
     from dialer.settings import Settings
     from dialer.web.app import build_serve_app
+    from dialer.web.metrics_route import with_metrics_route
 
     settings = Settings(home=tmp_path, webhook_secret=SECRET)
     clock = SystemClock()
@@ -156,8 +156,8 @@ def test_served_metrics_count_webhook_deliveries_by_result(tmp_path: Path) -> No
 
 
 def test_a_request_that_gets_no_answer_is_counted(tmp_path: Path) -> None:
-    from dialer.client import VoxpriaClient
     from dialer.settings import Secret
+    from dialer.voxpria.client import VoxpriaClient
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)

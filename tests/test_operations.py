@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.redis_store import RedisStore
-from campaigns.store import CampaignState
-from dialer.redis_keys import RedisKeys
+from campaigns.store.redis_store import RedisStore
+from campaigns.store.rows import CampaignState
+from dialer.keys import RedisKeys
 from dialer.settings import Rate, Secret
 from tests.cluster_support import cluster_env, dialer, own_database, wait_until
 from tests.simulator_server import running_simulator

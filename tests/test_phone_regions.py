@@ -20,7 +20,7 @@ import phonenumbers
 import pytest
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
-from campaigns.phones import PhoneReader
+from campaigns.lists.phones import PhoneReader
 
 _TYPES = (
     phonenumbers.PhoneNumberType.FIXED_LINE,

@@ -8,8 +8,8 @@ import phonenumbers
 import pytest
 from phonenumbers.timezone import time_zones_for_number
 
-from campaigns.headers import find_phone_column
-from campaigns.phones import PhoneReader
+from campaigns.lists.headers import find_phone_column
+from campaigns.lists.phones import PhoneReader
 from dialer.errors import InputError
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.contacts import ListOptions
+from campaigns.dialing.windows import CallingWindow
+from campaigns.lists.contacts import ListOptions
 from campaigns.plan import REQUESTS_PER_CALL, build_plan, format_plan, plan_contact_list
-from campaigns.store import NewRow, RowStatus
-from campaigns.windows import CallingWindow
+from campaigns.store.rows import NewRow, RowStatus
 
 NOON_UTC = 1_719_835_200.0  # 2024-07-01 12:00 UTC: 08:00 in New York, 05:00 in Los Angeles
 

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from dialer.settings import Secret
-from dialer.simulator_server import running_simulator
+from dialer.simulator.server import running_simulator
 from tests.cli_support import DialerProcess
 from tests.cluster_support import Workers, cluster_env, dialer, wait_until
 

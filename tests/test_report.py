@@ -16,13 +16,13 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from campaigns.report import write_report
-from campaigns.report_csv import is_formula_like
-from campaigns.report_file import ReportWriteError, check_report_path
-from campaigns.report_rows import RESULT_COLUMNS, ReportRow, dry_run_rows, report_rows
-from campaigns.report_summary import ReportInfo
-from campaigns.store import CampaignMeta, CampaignState, NewRow, Row, RowStatus
-from campaigns.summary import REPORT_STATUSES
+from campaigns.report.csv_file import is_formula_like
+from campaigns.report.output import ReportWriteError, check_report_path
+from campaigns.report.rows import RESULT_COLUMNS, ReportRow, dry_run_rows, report_rows
+from campaigns.report.summary import REPORT_STATUSES
+from campaigns.report.summary_sheet import ReportInfo
+from campaigns.report.writer import write_report
+from campaigns.store.rows import CampaignMeta, CampaignState, NewRow, Row, RowStatus
 from dialer.errors import DialerError, InputError
 
 HEADERS = ["name", "phone", "note"]
@@ -467,9 +467,9 @@ def test_a_locked_target_says_what_to_do(tmp_path: Path, monkeypatch: pytest.Mon
 WRITE_FOREVER = """
 import itertools, sys
 from pathlib import Path
-from campaigns.report_summary import ReportInfo
-from campaigns.report_rows import ReportRow
-from campaigns.report import write_report
+from campaigns.report.summary_sheet import ReportInfo
+from campaigns.report.rows import ReportRow
+from campaigns.report.writer import write_report
 
 rows = (
     ReportRow([str(i), "x" * 200], "+1", "completed", "", "", "", 1, "", "", "", "", "")

@@ -20,10 +20,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from campaigns.report import write_report
-from campaigns.report_csv import is_formula_like, safe_cell
-from campaigns.report_rows import RESULT_COLUMNS, ReportRow
-from campaigns.report_summary import ReportInfo
+from campaigns.report.csv_file import is_formula_like, safe_cell
+from campaigns.report.rows import RESULT_COLUMNS, ReportRow
+from campaigns.report.summary_sheet import ReportInfo
+from campaigns.report.writer import write_report
 from tests.cli_support import dialer_env, run_dialer
 
 # What an attacker puts in a list (or gets an agent to say into a transcript).

@@ -1,4 +1,4 @@
-"""A stored campaign's CSV report, read as plain tuples (campaigns/report_records.py), is the
+"""A stored campaign's CSV report, read as plain tuples (campaigns/report/records.py), is the
 same file, byte for byte, as the report written from its rows one `ReportRow` at a time; on
 both stores, in every campaign state, with rows in flight, short rows and formula cells."""
 
@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.report import write_report
-from campaigns.report_csv import safe_cell, safe_records
-from campaigns.report_records import StoredReport
-from campaigns.report_summary import ReportInfo
-from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
-from campaigns.summary import SummaryCounter
-from dialer.call import Call, CallStatus
+from campaigns.report.csv_file import safe_cell, safe_records
+from campaigns.report.records import StoredReport
+from campaigns.report.summary import SummaryCounter
+from campaigns.report.summary_sheet import ReportInfo
+from campaigns.report.writer import write_report
+from campaigns.store.rows import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
+from dialer.voxpria.models import Call, CallStatus
 
 CID = "camp-r"
 NOW = 1_800_000_000.0

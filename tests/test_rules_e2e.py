@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaigns.redis_store import RedisStore
-from campaigns.store import RowStatus
-from dialer.redis_keys import RedisKeys
+from campaigns.store.redis_store import RedisStore
+from campaigns.store.rows import RowStatus
+from dialer.keys import RedisKeys
 from dialer.settings import Secret
-from dialer.simulator_config import AuditEntry
+from dialer.simulator.config import AuditEntry
 from tests.cli_support import DialerProcess, dialer_env, run_args, run_dialer, wait_until
 from tests.cluster_support import Workers, cluster_env, dialer, own_database
 from tests.simulator_server import StartSim, running_simulator

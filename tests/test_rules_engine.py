@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaigns.rules_file import read_rules
-from campaigns.store import RowStatus, RowStore
+from campaigns.dialing.rules_file import read_rules
+from campaigns.store.rows import RowStatus, RowStore
 from tests.cli_support import wait_until
 from tests.engine_support import (
     CID,

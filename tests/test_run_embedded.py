@@ -22,9 +22,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from campaigns.report_csv import safe_cell
+from campaigns.report.csv_file import safe_cell
 from dialer.settings import Secret
-from dialer.simulator_config import AuditEntry
+from dialer.simulator.config import AuditEntry
 from tests.cli_support import (
     DIALER,
     DialerProcess,

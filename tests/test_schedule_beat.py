@@ -15,15 +15,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 
-from campaigns.schedule_file import ScheduleFile, load_schedule_file
-from campaigns.sqlite_store import SqliteStore
-from campaigns.store import CampaignState
+from campaigns.schedule.schedule_file import ScheduleFile, load_schedule_file
+from campaigns.store.rows import CampaignState
+from campaigns.store.sqlite_store import SqliteStore
+from dialer.beat.scheduled_run import DayRun, RunOptions, Skipped, prepare
+from dialer.beat.scheduler import Scheduler, run_beat
 from dialer.clock import FakeClock
 from dialer.errors import ApiUnavailable, InputError
-from dialer.redis_keys import RedisKeys
+from dialer.keys import RedisKeys
 from dialer.run_claims import Claim, RedisRunClaims, RunClaims
-from dialer.scheduled_run import DayRun, RunOptions, Skipped, prepare
-from dialer.scheduler import Scheduler, run_beat
 from dialer.settings import Settings
 from tests.cli_support import wait_until
 from tests.redis_support import RedisSpace

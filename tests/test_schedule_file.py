@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.schedule_file import load_schedule_file
-from campaigns.scheduled_campaign import Missing, run_id
+from campaigns.schedule.schedule_file import load_schedule_file
+from campaigns.schedule.scheduled_campaign import Missing, run_id
 from dialer.errors import InputError
 from dialer.settings import Rate
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from campaigns.policy import DialPolicy
-from campaigns.scheduled_campaign import run_id
-from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
-from campaigns.windows import CallingWindow
-from dialer.call import Call, CallStatus
+from campaigns.dialing.policy import DialPolicy
+from campaigns.dialing.windows import CallingWindow
+from campaigns.schedule.scheduled_campaign import run_id
+from campaigns.store.rows import CampaignMeta, CampaignState, NewRow, RowStatus, RowStore
+from dialer.voxpria.models import Call, CallStatus
 
 NOW = 1_800_000_000.0
 AGENT = "agent_demo"

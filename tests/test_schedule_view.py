@@ -10,13 +10,13 @@ from pathlib import Path
 import fakeredis
 import pytest
 
-from campaigns.schedule_file import load_schedule_file
-from campaigns.sqlite_store import SqliteStore
+from campaigns.schedule.schedule_file import load_schedule_file
+from campaigns.store.sqlite_store import SqliteStore
 from dialer.errors import InputError
-from dialer.redis_keys import RedisKeys
+from dialer.keys import RedisKeys
 from dialer.run_claims import Claim, RedisRunClaims
-from dialer.schedule_view import NO_BEAT, TodayStarter, campaign_views, cron_in_words
 from dialer.settings import Settings
+from dialer.web.schedule_view import NO_BEAT, TodayStarter, campaign_views, cron_in_words
 from tests.schedule_web_support import schedule_folder, store_past_runs, today_in
 
 NOW = datetime.now(UTC)

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from campaigns.contacts import ListOptions, open_contact_list
-from campaigns.report_rows import dry_run_rows
-from campaigns.tables import open_table
+from campaigns.lists.contacts import ListOptions, open_contact_list
+from campaigns.lists.tables import open_table
+from campaigns.report.rows import dry_run_rows
 from dialer.errors import InputError
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"

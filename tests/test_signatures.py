@@ -9,7 +9,7 @@ import pytest
 
 from dialer.clock import FakeClock
 from dialer.settings import Secret
-from dialer.signatures import (
+from dialer.voxpria.signatures import (
     HEADER_A,
     HEADER_B,
     Scheme,

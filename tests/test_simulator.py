@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from dialer.call import CallStatus
 from dialer.clock import FakeClock
 from dialer.settings import Rate, Secret
-from dialer.simulator import Simulator, create_simulator
-from dialer.simulator_config import SimulatorConfig
-from dialer.simulator_faults import Fault
+from dialer.simulator.api import Simulator, create_simulator
+from dialer.simulator.config import SimulatorConfig
+from dialer.simulator.faults import Fault
+from dialer.voxpria.models import CallStatus
 
 with warnings.catch_warnings():  # Starlette now prefers httpx2 (not a dependency) to httpx here
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")

@@ -11,7 +11,7 @@ import redis
 from kombu.exceptions import OperationalError
 
 from dialer.clock import FakeClock
-from dialer.lease import Leases
+from dialer.leases import Leases
 from workers.tasks import HANDOFF_MS, HANDOVER_PATIENCE_S, RedisWatch, pass_slot_on
 
 KEY = "lock:c1:slot0"

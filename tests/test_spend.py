@@ -8,13 +8,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from campaigns.schedule_file import load_schedule_file
-from campaigns.spend import SpendGuard, balance_text, parse_min_balance
-from dialer.client import VoxpriaClient
+from campaigns.dialing.spend import SpendGuard, balance_text, parse_min_balance
+from campaigns.schedule.schedule_file import load_schedule_file
 from dialer.clock import FakeClock
 from dialer.errors import InputError
 from dialer.limiter import LocalLimiter
 from dialer.settings import Rate, Secret
+from dialer.voxpria.client import VoxpriaClient
 
 
 class Account:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns.store import CampaignMeta, CampaignState, NewRow, Row, RowStatus, RowStore
-from dialer.call import Call, CallStatus
+from campaigns.store.rows import CampaignMeta, CampaignState, NewRow, Row, RowStatus, RowStore
+from dialer.voxpria.models import Call, CallStatus
 
 CID = "camp-1"
 NOW = 1_800_000_000.0
@@ -156,7 +156,7 @@ def test_created_then_polled_then_final(campaign: RowStore) -> None:
 
 
 def _reported(row: Row) -> tuple[object, ...]:
-    """What campaigns/report.py (and campaigns/analysis.py) reads of a row."""
+    """What campaigns/report/writer.py (and campaigns/report/analysis.py) reads of a row."""
     return (
         row.idx,
         row.cells,

@@ -11,10 +11,10 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from campaigns.redis_store import RedisStore
-from campaigns.sqlite_store import SqliteStore
+from campaigns.store.redis_store import RedisStore
+from campaigns.store.sqlite_store import SqliteStore
 from dialer.errors import StoreError
-from dialer.redis_keys import RedisKeys
+from dialer.keys import RedisKeys
 
 
 def test_a_broken_state_file_is_a_store_error_naming_dialer_home(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from dialer.simulator_server import SimulatorHandle
+from dialer.simulator.server import SimulatorHandle
 from tests.web_support import (
     FORCED,
     HEADER,

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from campaigns.dnc import DncEntry
-from campaigns.history import DialGuard
-from campaigns.store import CampaignMeta, NewRow, RowStatus
+from campaigns.store.dnc import DncEntry
+from campaigns.store.history import DialGuard
+from campaigns.store.rows import CampaignMeta, NewRow, RowStatus
 from dialer.web.dnc_pages import SHOWN_ENTRIES
 from tests.web_support import (
     SCRIPT_NAME,

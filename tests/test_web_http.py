@@ -17,11 +17,11 @@ import httpx
 import openpyxl
 import pytest
 
+from dialer.receiver import WEBHOOK_PATH
 from dialer.settings import Secret
-from dialer.signatures import HEADER_A, sign_a
-from dialer.simulator_server import SimulatorHandle
+from dialer.simulator.server import SimulatorHandle
+from dialer.voxpria.signatures import HEADER_A, sign_a
 from dialer.web.gate import CONTENT_SECURITY_POLICY
-from dialer.webhook_server import WEBHOOK_PATH
 from tests.cli_support import wait_until
 from tests.test_webhooks_support import call_event
 from tests.web_support import (

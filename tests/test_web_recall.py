@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from campaigns.history import DEFAULT_RECALL_AFTER_S, DialGuard
-from campaigns.store import CampaignMeta, NewRow, RowStatus
-from dialer.simulator_server import SimulatorHandle
+from campaigns.store.history import DEFAULT_RECALL_AFTER_S, DialGuard
+from campaigns.store.rows import CampaignMeta, NewRow, RowStatus
+from dialer.simulator.server import SimulatorHandle
 from tests.cli_support import dialer_env, run_dialer, wait_until
 from tests.cluster_support import cluster_url, own_database
 from tests.web_support import (

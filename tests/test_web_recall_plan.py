@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.history import DEFAULT_RECALL_AFTER_S, DialGuard, HistoryEntry
-from campaigns.sqlite_store import SqliteStore
-from campaigns.store import CampaignMeta, NewRow, RowStatus, RowStore
+from campaigns.store.history import DEFAULT_RECALL_AFTER_S, DialGuard, HistoryEntry
+from campaigns.store.rows import CampaignMeta, NewRow, RowStatus, RowStore
+from campaigns.store.sqlite_store import SqliteStore
 from dialer.errors import InputError
 from dialer.settings import Secret, Settings
 from dialer.web.drafts import Draft, DraftFolder, DraftOptions, recall_after_s

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from campaigns.backends import Services, open_services
-from campaigns.campaign import derive_campaign_id
-from campaigns.contacts import ContactList, ListOptions, open_contact_list
-from campaigns.policy import DialPolicy, PollPolicy
-from campaigns.store import CampaignState
-from campaigns.windows import CallingWindow
+from campaigns.dialing.campaign import derive_campaign_id
+from campaigns.dialing.policy import DialPolicy, PollPolicy
+from campaigns.dialing.windows import CallingWindow
+from campaigns.lists.contacts import ContactList, ListOptions, open_contact_list
+from campaigns.store.rows import CampaignState
 from dialer.clock import SystemClock
 from dialer.settings import Rate, Settings
-from dialer.simulator_server import SimulatorHandle
+from dialer.simulator.server import SimulatorHandle
 from dialer.web.runs import AlreadyFinished, CampaignRuns, Notice, StartRequest, campaign_id_for
 from dialer.web.uploads import UploadFolder
 from tests.cli_support import dialer_env, run_dialer, wait_until

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from campaigns.cron import CronSchedule
+from campaigns.schedule.cron import CronSchedule
 from dialer.errors import InputError
 from dialer.settings import Secret
-from dialer.simulator_server import SimulatorHandle, running_simulator
+from dialer.simulator.server import SimulatorHandle, running_simulator
 from tests.cli_support import dialer_env, run_dialer, wait_until
 from tests.schedule_web_support import (
     FIRST_DAY,

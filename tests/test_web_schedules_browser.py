@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from dialer.settings import Secret
-from dialer.simulator_server import SimulatorHandle, running_simulator
+from dialer.simulator.server import SimulatorHandle, running_simulator
 from tests.schedule_web_support import FIRST_DAY, SECOND_DAY, schedule_folder, store_past_runs
 from tests.test_web_browser import SCREENSHOTS, browser_page, shoot, sign_in
 from tests.web_support import SPEED, web_server, web_settings

@@ -17,12 +17,12 @@ import httpx
 import pytest
 
 from campaigns.backends import STATE_FILE
-from campaigns.sqlite_store import SqliteStore
-from campaigns.store import RowStatus
+from campaigns.store.rows import RowStatus
+from campaigns.store.sqlite_store import SqliteStore
+from dialer.receiver import WEBHOOK_PATH
 from dialer.settings import Secret
-from dialer.signatures import HEADER_A, sign_a
-from dialer.simulator_server import SimulatorHandle
-from dialer.webhook_server import WEBHOOK_PATH
+from dialer.simulator.server import SimulatorHandle
+from dialer.voxpria.signatures import HEADER_A, sign_a
 from tests.cli_support import Done, dialer_env, wait_until
 from tests.engine_support import CID
 from tests.test_webhooks_support import call_event, live_calls
@@ -32,9 +32,9 @@ pytestmark = pytest.mark.integration  # `dialer` processes, the simulator over H
 KEY = "agl_sk_test_webhooks_cli_key"
 SECRET = "whsec_cli_test_secret_abcdefghijklmnop"
 HOOK_URL = "https://hooks.example.com/webhooks/voxpria"
-# The commands as the `dialer` script runs them once dialer/cli.py adds them to its group.
+# The commands as the `dialer` script runs them once dialer/cli/main.py adds them to its group.
 DIALER = (
-    "from dialer.cli import cli, main; from dialer.cli_webhooks import serve, webhooks; "
+    "from dialer.cli.main import cli, main; from dialer.cli.webhooks import serve, webhooks; "
     "cli.add_command(serve); cli.add_command(webhooks); main()"
 )
 

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from dialer.client import VoxpriaClient
-from dialer.client_wire import parse_webhook
 from dialer.clock import FakeClock
 from dialer.errors import ApiError, ApiUnavailable, AuthError
 from dialer.settings import Secret
+from dialer.voxpria.client import VoxpriaClient
+from dialer.voxpria.wire import parse_webhook
 
 KEY = "agl_sk_test_0123456789abcdef"
 SECRET = "whsec_c2VjcmV0IHNob3duIG9uY2U"

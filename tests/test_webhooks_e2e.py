@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.store import RowStatus, RowStore
+from campaigns.store.rows import RowStatus, RowStore
 from tests.bench.webhooks import CampaignResult, Scenario, run_webhook_campaign
 from tests.redis_support import store_params
 from tests.test_webhooks_support import open_store

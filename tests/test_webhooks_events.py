@@ -1,4 +1,4 @@
-"""What each webhook event does to the store (campaigns.events, no HTTP), on both stores (conftest's
+"""What each webhook event does to the store (campaigns.dialing.events, no HTTP), on both stores (conftest's
 `store`: SQLite, and Redis on fakeredis and on a real server)."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from campaigns.events import Applied, MalformedEvent, apply_event, final_call, parse_event
-from campaigns.store import Row, RowStatus, RowStore
-from dialer.call import Call, CallStatus
+from campaigns.dialing.events import Applied, MalformedEvent, apply_event, final_call, parse_event
+from campaigns.store.rows import Row, RowStatus, RowStore
+from dialer.voxpria.models import Call, CallStatus
 from tests.engine_support import CID
 from tests.test_webhooks_support import NOW, POLL_LATER, call_event, live_calls
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from campaigns.sqlite_store import SqliteStore
-from campaigns.store import RowStatus
+from campaigns.store.rows import RowStatus
+from campaigns.store.sqlite_store import SqliteStore
 from dialer.clock import SystemClock
-from dialer.signatures import HEADER_A, HEADER_B, Scheme, SignatureVerifier, sign_a
-from dialer.webhook_server import WEBHOOK_PATH, create_webhook_app, running_webhook_server
+from dialer.receiver import WEBHOOK_PATH, create_webhook_app, running_webhook_server
+from dialer.voxpria.signatures import HEADER_A, HEADER_B, Scheme, SignatureVerifier, sign_a
 from tests.engine_support import CID
 from tests.test_webhooks_receiver import (
     SECRET,

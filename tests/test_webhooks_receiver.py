@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from campaigns.sqlite_store import SqliteStore
-from campaigns.store import RowStatus, RowStore
+from campaigns.store.rows import RowStatus, RowStore
+from campaigns.store.sqlite_store import SqliteStore
 from dialer.clock import SystemClock
+from dialer.receiver import WEBHOOK_PATH, create_webhook_app, running_webhook_server
 from dialer.settings import Secret
-from dialer.signatures import HEADER_A, HEADER_B, Scheme, SignatureVerifier, sign_a, sign_b
-from dialer.webhook_server import WEBHOOK_PATH, create_webhook_app, running_webhook_server
+from dialer.voxpria.signatures import HEADER_A, HEADER_B, Scheme, SignatureVerifier, sign_a, sign_b
 from tests.engine_support import CID
 from tests.test_webhooks_support import call_event, live_calls
 

@@ -17,14 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dialer.call import CallStatus, Created
-from dialer.client import VoxpriaClient
 from dialer.clock import SystemClock
+from dialer.receiver import running_webhook_server
 from dialer.settings import Secret
-from dialer.signatures import HEADER_A, HEADER_B, SignatureVerifier
-from dialer.simulator_config import SimulatorConfig
-from dialer.simulator_server import SimulatorHandle, running_simulator
-from dialer.webhook_server import running_webhook_server
+from dialer.simulator.config import SimulatorConfig
+from dialer.simulator.server import SimulatorHandle, running_simulator
+from dialer.voxpria.client import VoxpriaClient
+from dialer.voxpria.models import CallStatus, Created
+from dialer.voxpria.signatures import HEADER_A, HEADER_B, SignatureVerifier
 from tests.cli_support import wait_until
 
 KEY = "agl_sk_test_simulator_webhooks"

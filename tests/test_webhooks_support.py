@@ -8,12 +8,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from campaigns.policy import DialPolicy
-from campaigns.redis_store import RedisStore
-from campaigns.sqlite_store import SqliteStore
-from campaigns.store import CampaignMeta, RowStore
-from campaigns.windows import CallingWindow
-from dialer.call import Call, CallStatus
+from campaigns.dialing.policy import DialPolicy
+from campaigns.dialing.windows import CallingWindow
+from campaigns.store.redis_store import RedisStore
+from campaigns.store.rows import CampaignMeta, RowStore
+from campaigns.store.sqlite_store import SqliteStore
+from dialer.voxpria.models import Call, CallStatus
 from tests.engine_support import CID, new_rows, numbers
 from tests.redis_support import open_redis_space
 

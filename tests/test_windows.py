@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaigns.windows import CallingWindow
+from campaigns.dialing.windows import CallingWindow
 from dialer.errors import InputError
 
 NEW_YORK, LONDON, LOS_ANGELES = "America/New_York", "Europe/London", "America/Los_Angeles"

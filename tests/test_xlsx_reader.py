@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from campaigns.xlsx import XlsxLimits, XlsxReader
+from campaigns.lists.xlsx import XlsxLimits, XlsxReader
 from dialer.errors import InputError
 from tests.bench import xlsx_read
 from tests.xlsx_support import sheet_xml, write_xlsx

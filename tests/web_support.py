@@ -23,11 +23,11 @@ import httpx
 
 from campaigns.backends import Services, open_services
 from dialer.clock import SystemClock
+from dialer.receiver import running_webhook_server
 from dialer.settings import Rate, Secret, Settings
-from dialer.simulator_server import SimulatorHandle
+from dialer.simulator.server import SimulatorHandle
 from dialer.web.app import build_serve_app
 from dialer.web.runs import CampaignRuns
-from dialer.webhook_server import running_webhook_server
 
 TOKEN = "ui-token-for-tests-0123456789abcdef"
 WEBHOOK_SECRET = "whsec_web_tests"

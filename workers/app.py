@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 # recovers the shifts of a worker that was killed. Redelivery is harmless: the row store, not
 # the broker, decides who dials.
 VISIBILITY_TIMEOUT_S = 60
-# A shift lasts ~5 s (campaigns.shift.ShiftPlan). One still running at the soft limit is stuck
+# A shift lasts ~5 s (campaigns.dialing.shift.ShiftPlan). One still running at the soft limit is stuck
 # (an API answer that never ends, say): SoftTimeLimitExceeded ends it, and `drive` hands its
 # slot to the next shift as after any failure. The hard limit kills a process that ignores it.
 # Both are under the visibility timeout, so a live shift is never redelivered beside itself.
@@ -185,8 +185,8 @@ def _secrets(settings: Settings) -> list[str]:
 def _worker_init(sender: Any = None, **_: Any) -> None:
     ctx = _context_of(getattr(sender, "app", None))
     if ctx is not None and ctx.settings.metrics_port is not None:
+        from campaigns.report.exposition import prepare_multiprocess
         from dialer.metrics import MULTIPROC_ENV
-        from dialer.metrics_exposition import prepare_multiprocess
 
         # before the pool forks and before prometheus_client is imported (it picks its mode
         # at import): every pool process then writes its counters where the port reads them
@@ -203,7 +203,7 @@ def _worker_ready(sender: Any = None, **_: Any) -> None:
     port = ctx.settings.metrics_port
     if port is None:
         return
-    from dialer.metrics_exposition import StoreCollector, exposition_registry, serve_metrics
+    from campaigns.report.exposition import StoreCollector, exposition_registry, serve_metrics
 
     registry = exposition_registry(None, [StoreCollector(lambda: ctx.services.store, ctx.clock)])
     try:
@@ -218,6 +218,6 @@ def _worker_ready(sender: Any = None, **_: Any) -> None:
 
 @signals.worker_process_shutdown.connect  # type: ignore[untyped-decorator]
 def _process_shutdown(pid: int | None = None, **_: Any) -> None:
-    from dialer.metrics_exposition import mark_process_dead
+    from campaigns.report.exposition import mark_process_dead
 
     mark_process_dead(pid or os.getpid())

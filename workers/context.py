@@ -9,12 +9,12 @@ from collections.abc import Callable
 
 from campaigns.backends import Services, open_services
 from campaigns.service import CampaignService
-from dialer.client import VoxpriaClient
 from dialer.clock import Clock, SystemClock
-from dialer.lease import Leases
+from dialer.keys import RedisKeys
+from dialer.leases import Leases
 from dialer.metrics import NO_METRICS, MeteredLimiter, Recorder
-from dialer.redis_keys import RedisKeys
 from dialer.settings import Settings
+from dialer.voxpria.client import VoxpriaClient
 
 
 class WorkerContext:

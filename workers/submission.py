@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from celery import Celery
 
 from campaigns.backends import Services
-from dialer.lease import Leases
-from dialer.redis_keys import RedisKeys
+from dialer.keys import RedisKeys
+from dialer.leases import Leases
 from workers.app import make_app
 from workers.tasks import send_shift, start_slots
 

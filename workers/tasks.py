@@ -23,13 +23,13 @@ import redis
 from celery import Celery
 from kombu.exceptions import OperationalError
 
-from campaigns.shift import SLOT_LEASE_MS, Shift, ShiftPlan
-from campaigns.store import LIVE_STATES, CampaignState
+from campaigns.dialing.shift import SLOT_LEASE_MS, Shift, ShiftPlan
+from campaigns.store.rows import LIVE_STATES, CampaignState
 from dialer.clock import Clock
 from dialer.errors import StoreError
-from dialer.lease import Leases
+from dialer.keys import RedisKeys
+from dialer.leases import Leases
 from dialer.logs import log_context
-from dialer.redis_keys import RedisKeys
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)

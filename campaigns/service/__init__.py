@@ -6,7 +6,7 @@ a worker). The doors keep only presentation: what they print or show, and how th
 - open: the campaign is created with every row of its list, or the stored one is resumed; a
   finished one is said so, with an unused id to call the list again under.
 - preflight: the agent exists and is active; the credit balance.
-- run embedded: the engine driven to the end in this process (`campaigns.runner`), its end
+- run embedded: the engine driven to the end in this process (`campaigns.dialing.runner`), its end
   recorded in the store.
 - submit and follow: the campaign handed to the cluster (`Submission`, passed in: Celery lives
   in `workers`), and followed through the store until it ends.
@@ -16,7 +16,7 @@ a worker). The doors keep only presentation: what they print or show, and how th
 
 Its store, limiter and client come from `campaigns.backends`; a run's options, from flags, file
 keys or form fields, from `campaigns.dial_options`. The doors that are presentation only:
-`dialer/launcher.py` (`dialer run`, `dialer run-scheduled`, the beat's starts), `dialer/web/runs.py`
+`dialer/cli/run.py` (`dialer run`, `dialer run-scheduled`, the beat's starts), `dialer/web/runs.py`
 (the page's threads and notices), `workers/tasks.py` (thin Celery tasks) and
 `workers/submission.py` (the Celery side of `Submission`).
 """

@@ -10,8 +10,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from campaigns.campaign import load_policy
-from campaigns.policy import DialPolicy
+from campaigns.dialing.campaign import load_policy
+from campaigns.dialing.policy import DialPolicy
 from campaigns.service.cluster import OnProgress, Say, Submission, follow, progress
 from campaigns.service.opening import (
     CampaignRequest,
@@ -21,7 +21,7 @@ from campaigns.service.opening import (
     unused_campaign_id,
 )
 from campaigns.service.reports import write_campaign_report
-from campaigns.store import (
+from campaigns.store.rows import (
     LIVE_STATES,
     NOT_CALLABLE,
     CampaignMeta,
@@ -34,10 +34,10 @@ from dialer.metrics import NO_METRICS, Recorder
 
 if TYPE_CHECKING:  # imported where used: httpx, redis and the engine cost half of a start-up
     from campaigns.backends import Services
-    from campaigns.engine import Engine
-    from campaigns.runner import Progress, StopSignal
-    from dialer.call import Agent, Credits
-    from dialer.client import VoxpriaClient
+    from campaigns.dialing.engine import Engine
+    from campaigns.dialing.runner import Progress, StopSignal
+    from dialer.voxpria.client import VoxpriaClient
+    from dialer.voxpria.models import Agent, Credits
 
 log = logging.getLogger("campaigns.service")
 
@@ -146,7 +146,7 @@ class CampaignService:
         owner: str,
         metrics: Recorder = NO_METRICS,
     ) -> Engine:
-        from campaigns.engine import Engine
+        from campaigns.dialing.engine import Engine
 
         services = self.services
         return Engine(
@@ -197,7 +197,7 @@ class CampaignService:
                     on_progress=on_progress,
                     owner_prefix=owner_prefix,
                 )
-        from campaigns.runner import RunEnd, Runner
+        from campaigns.dialing.runner import RunEnd, Runner
 
         owner = f"{owner_prefix}-{uuid.uuid4().hex[:8]}"
         engine = self.engine(campaign_id, policy, client, owner)

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from campaigns.service.outages import store_outages, through_outages
-from campaigns.store import LIVE_STATES, NOT_STARTED, CampaignState, RowStore
+from campaigns.store.rows import LIVE_STATES, NOT_STARTED, CampaignState, RowStore
 from dialer.clock import Clock
 from dialer.errors import ApiError
 
 if TYPE_CHECKING:
     from campaigns.backends import Services
-    from campaigns.runner import Progress, StopSignal
+    from campaigns.dialing.runner import Progress, StopSignal
 
 NO_WORKERS = (
     "No worker is consuming the queue at REDIS_URL yet: the campaign waits for one. Start "
@@ -83,7 +83,7 @@ def follow(
 
 def progress(store: RowStore, campaign_id: str, now: float) -> Progress:
     """A campaign's progress as the store tells it (the workers' runs have no runner here)."""
-    from campaigns.runner import Progress
+    from campaigns.dialing.runner import Progress
 
     counts = store.counts(campaign_id)
     started = sum(n for s, n in counts.items() if s not in NOT_STARTED)

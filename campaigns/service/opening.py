@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from campaigns.campaign import open_campaign
-from campaigns.contacts import ContactList
-from campaigns.policy import DialPolicy
-from campaigns.store import CampaignMeta, CampaignState, NewRow, RowStore
+from campaigns.dialing.campaign import open_campaign
+from campaigns.dialing.policy import DialPolicy
+from campaigns.lists.contacts import ContactList
+from campaigns.store.rows import CampaignMeta, CampaignState, NewRow, RowStore
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from campaigns.attempts import ATTEMPT_COLUMNS, attempt_lines
-from campaigns.report import write_report
-from campaigns.report_records import StoredReport
-from campaigns.report_summary import ReportInfo
-from campaigns.store import RowStore
+from campaigns.report.attempts import ATTEMPT_COLUMNS, attempt_lines
+from campaigns.report.records import StoredReport
+from campaigns.report.summary_sheet import ReportInfo
+from campaigns.report.writer import write_report
+from campaigns.store.rows import RowStore
 from dialer.errors import CampaignNotFound
 
 

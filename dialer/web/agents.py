@@ -11,9 +11,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dialer.call import Agent
 from dialer.clock import Clock
 from dialer.errors import DialerError
+from dialer.voxpria.models import Agent
 
 AGENTS_TTL_S = 60.0
 

@@ -21,12 +21,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from campaigns.backends import Services
-from campaigns.schedule_file import ScheduleFile, load_schedule_file
-from dialer.call import Agent
+from campaigns.schedule.schedule_file import ScheduleFile, load_schedule_file
 from dialer.clock import Clock
 from dialer.metrics import NO_METRICS, Recorder
+from dialer.receiver import HEALTH_PATH, WEBHOOK_PATH, create_webhook_app
 from dialer.settings import Settings
-from dialer.signatures import SignatureVerifier
+from dialer.voxpria.models import Agent
+from dialer.voxpria.signatures import SignatureVerifier
 from dialer.web.agents import AgentDirectory
 from dialer.web.auth_pages import AuthPages
 from dialer.web.campaign_pages import CampaignPages
@@ -43,7 +44,6 @@ from dialer.web.sessions import SessionCodec
 from dialer.web.sign_in_limits import SignInLimiter, SignInLimits
 from dialer.web.templating import Pages, template_environment
 from dialer.web.uploads import UPLOADS_FOLDER, UploadFolder
-from dialer.webhook_server import HEALTH_PATH, WEBHOOK_PATH, create_webhook_app
 
 STATIC_FOLDER = Path(__file__).parent / "static"
 FAILED_SIGN_IN_DELAY_S = 0.5

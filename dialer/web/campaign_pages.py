@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from campaigns.report_rows import ReportRow, report_rows
+from campaigns.report.rows import ReportRow, report_rows
 from campaigns.service import NO_WORKERS
-from campaigns.store import CampaignMeta, RowStatus, RowStore
+from campaigns.store.rows import CampaignMeta, RowStatus, RowStore
 from dialer.clock import Clock
 from dialer.errors import CampaignNotFound, DialerError
 from dialer.web.gate import Gate

@@ -1,4 +1,4 @@
-"""The Do not call page (/dnc): the store's do-not-call list (campaigns.dnc), the same list
+"""The Do not call page (/dnc): the store's do-not-call list (campaigns.store.dnc), the same list
 `dialer dnc` keeps and every campaign checks at dial time.
 
 It lists the newest entries (a search by number finds any other), adds one number with a
@@ -21,11 +21,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from campaigns.dnc import DncEntry, clean_reason
-from campaigns.phones import PhoneReader
-from campaigns.store import RowStore
-from campaigns.suppression import suppressed_numbers
-from campaigns.tables import open_table
+from campaigns.lists.phones import PhoneReader
+from campaigns.lists.suppression import suppressed_numbers
+from campaigns.lists.tables import open_table
+from campaigns.store.dnc import DncEntry, clean_reason
+from campaigns.store.rows import RowStore
 from dialer.clock import Clock
 from dialer.errors import InputError
 from dialer.web.failures import scrub

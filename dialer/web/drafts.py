@@ -21,11 +21,11 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from campaigns.campaign import check_campaign_id
-from campaigns.contacts import ListOptions
 from campaigns.dial_options import DialOptions
-from campaigns.history import DEFAULT_RECALL_AFTER_S
-from campaigns.policy import REDIAL_STATUSES, DialPolicy, PollPolicy
+from campaigns.dialing.campaign import check_campaign_id
+from campaigns.dialing.policy import REDIAL_STATUSES, DialPolicy, PollPolicy
+from campaigns.lists.contacts import ListOptions
+from campaigns.store.history import DEFAULT_RECALL_AFTER_S
 from dialer.durations import hours_text, parse_duration_s
 from dialer.errors import InputError
 from dialer.settings import Settings
@@ -36,7 +36,7 @@ _DRAFT_ID = re.compile(r"^[0-9a-f]{32}$")
 _DIGITS = re.compile(r"[0-9]{1,9}")
 REDIAL_FIELDS = tuple(s.value for s in REDIAL_STATUSES)  # busy, no_answer, failed
 MAX_REDIALS = 9
-MAX_RECALL_DAYS = 365  # the contact history keeps a little more (campaigns.history)
+MAX_RECALL_DAYS = 365  # the contact history keeps a little more (campaigns.store.history)
 RECALL_AFTER_DEFAULT = hours_text(DEFAULT_RECALL_AFTER_S)
 # The CLI's parsers name their flag; on the page the field's label says more.
 _FLAG_LABELS = {"--window": "Calling window", "--campaign": "Campaign id", "--rate": "Rate"}

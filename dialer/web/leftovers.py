@@ -16,7 +16,7 @@ import json
 import shutil
 from pathlib import Path
 
-from campaigns.store import CampaignState, RowStore
+from campaigns.store.rows import CampaignState, RowStore
 from dialer.errors import InputError
 from dialer.web.drafts import DRAFTS_FOLDER, DraftFolder
 from dialer.web.reports import TMP_FOLDER

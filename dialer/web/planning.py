@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from campaigns.contacts import ContactList, open_contact_list
-from campaigns.history import HistoryReader
+from campaigns.dialing.policy import DialPolicy
+from campaigns.lists.contacts import ContactList, open_contact_list
 from campaigns.plan import Plan, build_plan
-from campaigns.policy import DialPolicy
-from campaigns.store import NewRow, RowStatus
+from campaigns.store.history import HistoryReader
+from campaigns.store.rows import NewRow, RowStatus
 from dialer.settings import Settings
 from dialer.web.drafts import Draft
 from dialer.web.recall import RecentCalls, RecentCounter

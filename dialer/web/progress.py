@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from campaigns.store import (
+from campaigns.store.rows import (
     ENDED_STATES,
     LEFT_TO_DO,
     LIVE_STATES,

@@ -4,7 +4,7 @@ called within it (they will end `suppressed` at dial time), and which campaigns 
 The plan runs in a child process that is given no API key, so it cannot open the store as
 `open_services` does (the key tags the account). The page's process hands it a `HistorySource`
 instead: where its store is and the account's tag. The child looks the numbers up in batches as
-the plan streams them by (`campaigns.history.summarize_recent`), so memory stays bounded
+the plan streams them by (`campaigns.store.history.summarize_recent`), so memory stays bounded
 whatever the list's size.
 """
 
@@ -18,11 +18,11 @@ from types import TracebackType
 import redis
 
 from campaigns.backends import Services, connect_redis
-from campaigns.history import HistoryEntry, HistoryReader, RecentSummary, summarize_recent
-from campaigns.redis_store import RedisStore
-from campaigns.sqlite_store import SqliteStore
+from campaigns.store.history import HistoryEntry, HistoryReader, RecentSummary, summarize_recent
+from campaigns.store.redis_store import RedisStore
+from campaigns.store.sqlite_store import SqliteStore
 from dialer.errors import DialerError, StoreError
-from dialer.redis_keys import RedisKeys
+from dialer.keys import RedisKeys
 
 BATCH = 500  # numbers looked up at once (summarize_recent's own batch)
 

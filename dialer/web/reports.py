@@ -15,7 +15,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
 from campaigns.service import write_campaign_report
-from campaigns.store import RowStore
+from campaigns.store.rows import RowStore
 
 TMP_FOLDER = "tmp"
 MEDIA_TYPES = {

@@ -27,12 +27,12 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 
 from campaigns.backends import Services
-from campaigns.campaign import derive_campaign_id
-from campaigns.contacts import ContactList
-from campaigns.policy import DialPolicy
-from campaigns.runner import StopSignal
+from campaigns.dialing.campaign import derive_campaign_id
+from campaigns.dialing.policy import DialPolicy
+from campaigns.dialing.runner import StopSignal
+from campaigns.lists.contacts import ContactList
 from campaigns.service import CampaignRequest, CampaignService, Submission
-from campaigns.store import CampaignMeta, CampaignState, RowStore
+from campaigns.store.rows import CampaignMeta, CampaignState, RowStore
 from dialer.clock import Clock
 from dialer.errors import DialerError, InputError
 from dialer.web.uploads import display_basename

@@ -17,16 +17,16 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from campaigns.export import find_runs, write_export
-from campaigns.schedule_file import ScheduleFile
-from campaigns.store import RowStore
+from campaigns.schedule.export import find_runs, write_export
+from campaigns.schedule.schedule_file import ScheduleFile
+from campaigns.store.rows import RowStore
 from dialer.clock import Clock
 from dialer.errors import CampaignNotFound, DialerError, InputError
 from dialer.run_claims import RunClaims
-from dialer.schedule_view import CampaignView, TodayStarter, campaign_views
 from dialer.web.gate import Gate
 from dialer.web.progress import SHOWN_STATUSES
 from dialer.web.reports import MEDIA_TYPES, TMP_FOLDER
+from dialer.web.schedule_view import CampaignView, TodayStarter, campaign_views
 from dialer.web.sessions import Session
 from dialer.web.templating import Pages
 

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from starlette.routing import BaseRoute
 
 from dialer.run_claims import RedisRunClaims, RunClaims
-from dialer.schedule_view import TodayStarter
 from dialer.web.gate import Gate
 from dialer.web.schedule_pages import SchedulePages
+from dialer.web.schedule_view import TodayStarter
 from dialer.web.templating import Pages
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def schedule_routes(deps: UiDeps, gate: Gate, pages: Pages) -> list[BaseRoute]:
     services = deps.services
     claims: RunClaims | None = None
     if services.redis is not None:  # the beat's claims live in Redis: cluster mode only
-        from dialer.redis_keys import RedisKeys
+        from dialer.keys import RedisKeys
 
         claims = RedisRunClaims(services.redis, RedisKeys(), f"web-{socket.gethostname()}")
     starter = TodayStarter(deps.schedule, services.store, deps.settings, claims, deps.runs.resume)

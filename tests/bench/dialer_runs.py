@@ -13,10 +13,10 @@ from pathlib import Path
 
 import redis
 
-from campaigns.redis_store import RedisStore
-from campaigns.store import CampaignState
-from dialer.redis_keys import RedisKeys
-from dialer.simulator_server import SimulatorHandle
+from campaigns.store.redis_store import RedisStore
+from campaigns.store.rows import CampaignState
+from dialer.keys import RedisKeys
+from dialer.simulator.server import SimulatorHandle
 from tests.bench.procs import Processes, say, wait_until
 from tests.bench.sims import AGENT_ID, calls_created
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import redis
 
-from campaigns.contacts import ListOptions, open_contact_list
-from campaigns.list_pass import read_list
-from campaigns.redis_store import RedisStore
-from campaigns.store import CampaignMeta
-from dialer.redis_keys import RedisKeys
+from campaigns.lists.contacts import ListOptions, open_contact_list
+from campaigns.lists.list_pass import read_list
+from campaigns.store.redis_store import RedisStore
+from campaigns.store.rows import CampaignMeta
+from dialer.keys import RedisKeys
 from tests.bench.redis_db import db_url
 
 LOAD_PREFIX = "bench-load"

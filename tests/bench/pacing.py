@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from dialer.simulator_server import SimulatorHandle
+from dialer.simulator.server import SimulatorHandle
 from tests.bench.celery_ratelimit import PLACE_CALL
 from tests.bench.celery_runs import CeleryBench, send
 from tests.bench.celery_runs import start_workers as start_celery_workers

@@ -19,10 +19,10 @@ from typing import Any
 
 import redis
 
-from campaigns.contacts import ListOptions, open_contact_list
-from campaigns.redis_store import RedisStore
-from campaigns.store import CampaignMeta
-from dialer.redis_keys import RedisKeys
+from campaigns.lists.contacts import ListOptions, open_contact_list
+from campaigns.store.redis_store import RedisStore
+from campaigns.store.rows import CampaignMeta
+from dialer.keys import RedisKeys
 from tests.bench.celery_runs import REPO_ROOT
 from tests.bench.dialer_runs import DIALER
 from tests.bench.procs import BenchTimeout, Processes, say

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 from campaigns.backends import STATE_FILE
-from campaigns.contacts import ListOptions
+from campaigns.dialing.windows import CallingWindow
+from campaigns.lists.contacts import ListOptions
 from campaigns.plan import plan_contact_list
-from campaigns.sqlite_store import SqliteStore
-from campaigns.store import CampaignMeta, CampaignState
-from campaigns.windows import CallingWindow
+from campaigns.store.rows import CampaignMeta, CampaignState
+from campaigns.store.sqlite_store import SqliteStore
 
 CAMPAIGN = "bench-report"
 HEADERS = ["id", "phone", "first_name", "last_name", "email", "zip"]  # as write_large_list

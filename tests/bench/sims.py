@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dialer.settings import Secret
-from dialer.simulator_server import SimulatorHandle, running_simulator
+from dialer.simulator.server import SimulatorHandle, running_simulator
 
 INSTANT_SPEED = 1_000_000.0  # a 3-minute call is over in a fifth of a millisecond
 AGENT_ID = "agent_demo"

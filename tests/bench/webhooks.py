@@ -22,15 +22,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from campaigns.policy import PollPolicy
-from campaigns.sqlite_store import SqliteStore
-from campaigns.store import Row, RowStore
-from dialer.call import CallStatus
+from campaigns.dialing.policy import PollPolicy
+from campaigns.store.rows import Row, RowStore
+from campaigns.store.sqlite_store import SqliteStore
 from dialer.clock import SystemClock
+from dialer.receiver import WEBHOOK_PATH, create_webhook_app, running_webhook_server
 from dialer.settings import Secret
-from dialer.signatures import SignatureVerifier
-from dialer.simulator_server import SimulatorHandle, running_simulator
-from dialer.webhook_server import WEBHOOK_PATH, create_webhook_app, running_webhook_server
+from dialer.simulator.server import SimulatorHandle, running_simulator
+from dialer.voxpria.models import CallStatus
+from dialer.voxpria.signatures import SignatureVerifier
 from tests.engine_support import (
     CID,
     create,

@@ -1,4 +1,4 @@
-"""The .xlsx read rate: the dialer's reader (campaigns/xlsx.py) beside openpyxl in read-only
+"""The .xlsx read rate: the dialer's reader (campaigns/lists/xlsx.py) beside openpyxl in read-only
 mode and, when installed, python-calamine, on one generated contact list.
 
 The dialer's reader was chosen on these figures and on what the others cannot do within
@@ -17,7 +17,7 @@ from typing import Any
 import openpyxl
 import xlsxwriter
 
-from campaigns.xlsx import XlsxReader
+from campaigns.lists.xlsx import XlsxReader
 from tests.bench.procs import say
 from tests.bench.results import EMBEDDED, Figure
 

@@ -1,0 +1,1 @@
+"""Dialing a campaign's rows: the engine, its policy, windows, spend, events."""

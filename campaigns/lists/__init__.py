@@ -1,0 +1,1 @@
+"""Reading a contact list: files, encodings, headers, numbers, suppression."""

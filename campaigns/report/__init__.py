@@ -1,0 +1,1 @@
+"""What a run produced: the outcome report, its summary, analysis, metrics."""

@@ -1,0 +1,1 @@
+"""Scheduled campaigns: their file, cron times, memory between runs, exports."""

@@ -1,0 +1,1 @@
+"""Where campaigns and rows live (SQLite or Redis), with the numbers' history."""

@@ -1,0 +1,1 @@
+"""Scheduled campaigns: the beat that starts each day's runs."""

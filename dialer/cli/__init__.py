@@ -1,0 +1,1 @@
+"""The `dialer` command line: one module per group of commands."""

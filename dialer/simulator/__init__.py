@@ -1,0 +1,1 @@
+"""A stand-in for the Voxpria API: it knows the API's models, not the dialer."""

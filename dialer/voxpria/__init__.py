@@ -1,0 +1,1 @@
+"""The Voxpria API: call models, the HTTP client, its wire parsing, signatures."""
