@@ -1,1 +1,1 @@
-"""What to call and how it went: contact lists, the row store, calling windows, the report."""
+"""What to call and how it went, by the row's journey: lists, store, dialing, schedule, report."""

@@ -1,5 +1,3 @@
-"""The ground (settings, errors, clock, Redis keys, leases, limiter), the Voxpria API client and
-its simulator, and the applications on top: the CLI, the web page, the webhook receiver, the
-beat."""
+"""The ground (top-level modules), the Voxpria API and its stand-in, and the applications."""
 
 __version__ = "0.1.0"  # the package's version (pyproject.toml reads it from here)

@@ -3,8 +3,8 @@
 in-process runs, by `running_webhook_server`).
 
 A delivery is checked in the order that tells an outsider least: size (413), signature (401),
-body (400). Then the event is applied to the store (campaigns.dialing.events) before the answer, in a
-worker thread so the event loop stays free. A store write takes milliseconds, so the answer
+body (400). Then the event is applied to the store (campaigns.dialing.events) before the answer,
+in a worker thread so the event loop stays free. A store write takes milliseconds, so the answer
 stays fast, and a 2xx is only sent once the event is stored: a delivery answered 2xx is never
 lost, and one that failed is answered 500 so that Voxpria retries it.
 """

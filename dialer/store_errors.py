@@ -1,7 +1,7 @@
 """SQLite and Redis failures, as a person reads them: one message that says what to do.
 
 The stores translate them at their boundary: `translate_store_errors` wraps every public method
-of a store class (campaigns/store/sqlite_store.py, campaigns/store/redis_store.py), so what leaves a store
+of a store class (campaigns/store/: sqlite_store.py, redis_store.py), so what leaves a store
 is a StoreError, never a sqlite3 or redis exception. `store_failure` is the translation; the
 doors (the CLI's `main`, the web page's error handler) still use it for the few other users of
 SQLite and Redis (leases, run claims, the page's sessions). The message names the setting to

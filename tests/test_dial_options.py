@@ -13,8 +13,8 @@ from campaigns.dial_options import DialOptions, OptionError, run_flags
 from campaigns.dialing.policy import DialPolicy
 from campaigns.lists.contacts import ListOptions
 from campaigns.schedule.schedule_file import load_schedule_file
-from dialer.cli import run as run_command
 from dialer.cli.main import dial_options
+from dialer.cli.main import run as run_command
 from dialer.errors import InputError
 from dialer.settings import Settings
 from dialer.web.drafts import DraftOptions

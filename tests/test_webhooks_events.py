@@ -1,5 +1,5 @@
-"""What each webhook event does to the store (campaigns.dialing.events, no HTTP), on both stores (conftest's
-`store`: SQLite, and Redis on fakeredis and on a real server)."""
+"""What each webhook event does to the store (campaigns.dialing.events, no HTTP), on both stores
+(conftest's `store`: SQLite, and Redis on fakeredis and on a real server)."""
 
 from __future__ import annotations
 

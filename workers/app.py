@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 # recovers the shifts of a worker that was killed. Redelivery is harmless: the row store, not
 # the broker, decides who dials.
 VISIBILITY_TIMEOUT_S = 60
-# A shift lasts ~5 s (campaigns.dialing.shift.ShiftPlan). One still running at the soft limit is stuck
-# (an API answer that never ends, say): SoftTimeLimitExceeded ends it, and `drive` hands its
+# A shift lasts ~5 s (campaigns.dialing.shift.ShiftPlan). One still running at the soft limit is
+# stuck (an API answer that never ends, say): SoftTimeLimitExceeded ends it, and `drive` hands its
 # slot to the next shift as after any failure. The hard limit kills a process that ignores it.
 # Both are under the visibility timeout, so a live shift is never redelivered beside itself.
 SOFT_TIME_LIMIT_S = 30

@@ -1,8 +1,8 @@
 """The dialing engine: plain functions of one campaign over a store, a limiter and an API client.
 
-The embedded runner (campaigns.dialing.runner) and a worker's shifts (campaigns.dialing.shift) both drive it
-through `dial_next()`, `poll_safely()` and `sweep()`; neither holds any state the store does
-not, so any process can pick up where another stopped.
+The embedded runner (campaigns.dialing.runner) and a worker's shifts (campaigns.dialing.shift)
+both drive it through `dial_next()`, `poll_safely()` and `sweep()`; neither holds any state the
+store does not, so any process can pick up where another stopped.
 
 The dial path, each step durable before the next (DESIGN.md):
   claim a due row (lease) -> calling window open? -> account and agent limits (one atomic

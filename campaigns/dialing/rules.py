@@ -8,8 +8,8 @@ campaigns.lists.nanp_areas) or `+1-305` (an area code). The most specific rule t
 governs it: area code, then state, then country, then the file's `[default]` rule, if any. A
 number whose area code covers several provinces (902: Nova Scotia and Prince Edward Island) is
 governed by each one's rule together. A rule is judged in the recipient's local time, in every
-zone the number may ring in, like `--window` (campaigns.dialing.windows), and together with it: a call
-is allowed only when both allow it.
+zone the number may ring in, like `--window` (campaigns.dialing.windows), and together with it:
+a call is allowed only when both allow it.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Any list file as a header and records of text: CSV in any encoding people write, or .xlsx.
 
 Every cell stays text exactly as written: no type guessing. CSV: the encoding is decided on
-evidence (`campaigns.lists.encoding`), Excel's `sep=;` first line is honoured, otherwise the delimiter
-is the one among `,` `;` tab `|` that gives most records the same width; title lines above the
-header (one filled cell over a wider table) are left out, and said. A line or cell too long to
-be a contact's is refused naming the limit, not blamed on quoting. .xlsx: `campaigns.lists.xlsx`.
+evidence (`campaigns.lists.encoding`), Excel's `sep=;` first line is honoured, otherwise the
+delimiter is the one among `,` `;` tab `|` that gives most records the same width; title lines
+above the header (one filled cell over a wider table) are left out, and said. A line or cell too
+long to be a contact's is refused naming the limit, not blamed on quoting. .xlsx:
+`campaigns.lists.xlsx`.
 """
 
 from __future__ import annotations

@@ -58,7 +58,8 @@ def write_report(
     mid-run status seen. `rows` is consumed once, streamed. `max_rows_per_sheet` (XLSX only,
     header included) is Excel's limit; tests lower it. `csv_raw` (CSV only) writes cells
     exactly as read, formula-looking ones included (`--csv-raw`). `attempts` (XLSX only): the
-    attempt log's header and lines (campaigns.report.attempts), the `Attempts` sheet after `Analysis`.
+    attempt log's header and lines (campaigns.report.attempts), the `Attempts` sheet after
+    `Analysis`.
     """
     report_format = _report_format(path)
     if not 2 <= max_rows_per_sheet <= XLSX_MAX_ROWS:
