@@ -9,6 +9,7 @@ carrying `toNumber`, `agentId` and `createdAt`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,10 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Any
 
+import click
+
 from dialer.errors import ApiError, AuthError
+from dialer.settings import Settings
 from dialer.voxpria.client import Probe, VoxpriaClient
 
 LIMIT_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
@@ -198,3 +202,26 @@ RELIES_ON = """What the dialer relies on:
 - The account limits VOXPRIA_CALL_LIMIT and VOXPRIA_REQUEST_LIMIT (every GET counts); a 429's
   X-RateLimit-Reset (or Retry-After) says when to go on.
 - GET /agents/:id says the agent is active; GET /credits says the balance."""
+
+
+@click.command(help="Check the account and the API before a first campaign.")
+@click.option("--agent", "agent_id", help="Also check this agent.")
+def doctor(agent_id: str | None) -> None:
+    from rich.console import Console
+
+    from dialer.cli.console import say
+    from dialer.clock import SystemClock
+    from dialer.voxpria.client import Timeouts, VoxpriaClient
+
+    settings = Settings.from_env()
+    settings.require_api_key()
+    console, clock = Console(), SystemClock()
+    worst = Level.OK
+    timeouts = Timeouts(read_s=settings.http_read_timeout_s)
+    with VoxpriaClient(settings.base_url, settings.api_key, timeouts=timeouts) as client:
+        for finding in examine(client, agent_id, clock.now()):
+            say(console, finding.line())
+            worst = Level.FAIL if Level.FAIL in (worst, finding.level) else worst
+    say(console, RELIES_ON)
+    if worst is Level.FAIL:
+        sys.exit(1)

@@ -11,7 +11,6 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,22 +21,17 @@ from campaigns.store.history import DEFAULT_RECALL_AFTER_S
 from dialer import __version__
 from dialer.cli.lazy import LazyGroup
 from dialer.durations import hours_text
-from dialer.errors import CampaignNotFound, DialerError, InputError
-from dialer.settings import Rate, Secret, Settings
+from dialer.errors import DialerError, InputError
+from dialer.settings import Secret, Settings
 
 # Each command imports what it needs when it runs (pandas-free, but openpyxl, phonenumbers,
 # httpx, redis, rich and the engine cost a second of start-up): `dialer --help` stays quick.
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from campaigns.backends import Services
     from campaigns.dial_options import DialOptions
-    from campaigns.dialing.policy import DialPolicy, PollPolicy
+    from campaigns.dialing.policy import PollPolicy
     from campaigns.lists.contacts import ContactList
-    from campaigns.store.rows import RowStore
 
 EXIT_INTERRUPTED = 130
-STATUS_OUTAGE_S = 30.0  # `dialer status` without --wait waits this long for Redis to come back
 SIMULATED_SPEED = 60.0  # --simulate: a 2-minute call lasts 2 seconds
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -229,7 +223,9 @@ def run(**opts: Any) -> None:
         ),
     )
     if opts["dry_run"]:
-        _dry_run(console, contacts, policy, settings, report_path, opts["csv_raw"])
+        from dialer.cli.dry_run import dry_run_plan
+
+        dry_run_plan(console, contacts, policy, settings, report_path, opts["csv_raw"])
         return
     with _maybe_simulator(settings, opts["simulate"]) as (settings, poll):
         if not settings.api_key:
@@ -293,76 +289,6 @@ def _split(text: str | None) -> list[str] | None:
     return [part.strip() for part in text.split(",") if part.strip()] if text else None
 
 
-def _dry_run(
-    console: Console,
-    contacts: ContactList,
-    policy: DialPolicy,
-    settings: Settings,
-    report: Path,
-    csv_raw: bool,
-) -> None:
-    from campaigns.plan import dry_run, format_plan
-    from campaigns.report.summary_sheet import ReportInfo
-    from dialer.cli.console import say
-    from dialer.clock import SystemClock
-
-    now = SystemClock().now()
-    info = ReportInfo("", policy.agent_id, str(contacts.path), "dry run", None, None)
-    plan = dry_run(
-        contacts,
-        report,
-        info,
-        policy.window,
-        now,
-        settings.call_limit.per_s,
-        settings.request_limit.per_s,
-        policy.agent_rate.per_s if policy.agent_rate else None,
-        csv_raw=csv_raw,
-        rules=policy.rules,
-    )
-    say(console, f"List: {contacts.reading_note}")
-    say(console, format_plan(plan))
-    say(console, _recent_calls_text(contacts, policy, settings, now))
-    say(console, _balance_text(settings, policy))
-    say(console, f"Nobody was called (dry run). Report: {report}")
-
-
-def _balance_text(settings: Settings, policy: DialPolicy) -> str:
-    from campaigns.dialing.spend import balance_text
-    from dialer.voxpria.client import Timeouts, VoxpriaClient
-
-    if not settings.api_key:
-        return balance_text(None, policy.min_balance)
-    timeouts = Timeouts(read_s=settings.http_read_timeout_s)
-    with VoxpriaClient(settings.base_url, settings.api_key, timeouts=timeouts) as client:
-        return balance_text(client, policy.min_balance)
-
-
-def _recent_calls_text(
-    contacts: ContactList, policy: DialPolicy, settings: Settings, now: float
-) -> str:
-    """What the contact history says of the list's numbers (the recall guard), read without
-    creating any state: a state folder that does not exist yet has no history."""
-    from campaigns.backends import STATE_FILE, open_services
-    from campaigns.store.history import summarize_recent
-    from campaigns.store.rows import RowStatus
-    from dialer.clock import SystemClock
-
-    if settings.redis_url is None and not (settings.home / STATE_FILE).exists():
-        return summarize_recent([], _NoHistory(), now, policy.recall_after_s).text()
-    services = open_services(settings, SystemClock())
-    try:
-        numbers = (r.to_number for r in contacts.rows() if r.status is RowStatus.PENDING)
-        return summarize_recent(numbers, services.store, now, policy.recall_after_s).text()
-    finally:
-        services.close()
-
-
-class _NoHistory:
-    def recent_calls(self, numbers: list[str], since: float) -> list[Any]:
-        return []
-
-
 @contextmanager
 def _maybe_simulator(settings: Settings, simulate: bool) -> Iterator[tuple[Settings, PollPolicy]]:
     from campaigns.dialing.policy import PollPolicy
@@ -410,206 +336,28 @@ def _run_command(campaign_id: str) -> str:
     return shlex.join([*words, "--campaign", campaign_id])
 
 
-@cli.command(help="Write the outcome report of CAMPAIGN (from any machine that reaches the store).")
-@click.argument("campaign_id")
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(path_type=Path),
-    help="The report's path, .csv or .xlsx.",
-)
-@click.option(
-    "--analysis",
-    "analysis",
-    type=click.Path(path_type=Path),
-    help="Write the Analysis sheet alone to this .xlsx (answer rates by hour, attempt...).",
-)
-@click.option(
-    "--csv-raw",
-    is_flag=True,
-    help="A CSV report with cells exactly as read, formula-looking ones included.",
-)
-def report(campaign_id: str, out: Path | None, analysis: Path | None, csv_raw: bool) -> None:
-    from rich.console import Console
-
-    from campaigns.backends import open_services
-    from campaigns.report.output import check_report_path
-    from campaigns.service import write_campaign_report
-    from dialer.cli.console import say
-    from dialer.cli.progress import summary_table
-    from dialer.clock import SystemClock
-
-    if out is None and analysis is None:
-        raise InputError("dialer report: give --out PATH (the report), --analysis PATH, or both.")
-    if out is not None:
-        check_report_path(out)
-    settings = Settings.from_env()
-    services = open_services(settings, SystemClock())
-    try:
-        if services.store.get_campaign(campaign_id) is None:
-            raise CampaignNotFound(_no_campaign(campaign_id, services))
-        if analysis is not None:
-            _write_analysis(services.store, campaign_id, analysis)
-        if out is not None:
-            counts = write_campaign_report(services.store, campaign_id, out, csv_raw=csv_raw)
-    finally:
-        services.close()
-    if analysis is not None:
-        say(Console(), f"Analysis: {analysis}")
-    if out is not None:
-        Console().print(summary_table(counts, f"Campaign {campaign_id}"))
-        say(Console(), f"Report: {out}")
-
-
-def _write_analysis(store: RowStore, campaign_id: str, path: Path) -> None:
-    from campaigns.report.analysis import outcome_frame
-    from campaigns.report.analysis_sheet import write_analysis_workbook
-    from campaigns.report.rows import report_rows
-
-    meta = store.get_campaign(campaign_id)
-    assert meta is not None
-    frame = outcome_frame(report_rows(store.iter_rows(campaign_id), meta.state))
-    try:
-        write_analysis_workbook(path, frame)
-    except OSError as exc:
-        raise InputError(f"--analysis {path}: cannot write there ({exc.strerror}).") from None
-
-
-def _no_campaign(campaign_id: str, services: Services) -> str:
-    where = "REDIS_URL" if services.cluster else f"the state folder {services.settings.home}"
-    return (
-        f"No campaign {campaign_id!r} in {where}. `dialer status` lists none by that id: check "
-        "the id, DIALER_HOME and REDIS_URL."
-    )
-
-
-@cli.command(
-    help="Print a campaign's progress (without CAMPAIGN: every running one) and, in cluster "
-    "mode, the workers consuming shifts; --wait returns when CAMPAIGN ends."
-)
-@click.argument("campaign_id", required=False)
-@click.option("--wait", is_flag=True, help="Return only when the campaign has ended.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for scripts).")
-def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
-    from rich.console import Console
-
-    from campaigns.backends import open_services
-    from campaigns.service.outages import through_outages
-    from campaigns.store.rows import LEFT_TO_DO, CampaignMeta, CampaignState
-    from dialer.cli.console import say
-    from dialer.cli.status import status_view
-    from dialer.clock import SystemClock
-
-    settings = Settings.from_env()
-    clock = SystemClock()
-    services = open_services(settings, clock)
-    console = Console()
-    try:
-        store = services.store
-        meta = store.get_campaign(campaign_id) if campaign_id else None
-        if campaign_id and meta is None:
-            raise CampaignNotFound(_no_campaign(campaign_id, services))
-        if as_json or campaign_id is None:
-            for line in status_view(services, clock, campaign_id, wait, as_json):
-                say(console, line)
-            return
-        cid: str = campaign_id
-
-        def look() -> tuple[CampaignMeta, int]:
-            meta = store.get_campaign(cid)
-            if meta is None:
-                raise CampaignNotFound(_no_campaign(cid, services))
-            counts = {s.value: n for s, n in store.counts(cid).items()}
-            left = sum(counts.get(s, 0) for s in LEFT_TO_DO)
-            say(
-                console,
-                f"{cid}: {meta.state.value}, {left} rows left | "
-                + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())),
-            )
-            return meta, left
-
-        on_stderr = partial(say, Console(stderr=True))
-        while True:
-            # a Redis outage is waited out (said once); without --wait, for a while only
-            meta, left = through_outages(look, on_stderr, clock, None if wait else STATUS_OUTAGE_S)
-            if not wait or meta.state is not CampaignState.RUNNING or left == 0:
-                break
-            clock.sleep(2.0)
-        if meta.reason:
-            say(console, f"reason: {meta.reason}")
-        if services.cluster:
-            for line in status_view(services, clock, campaign_id, False, False, workers_only=True):
-                say(console, line)
-    finally:
-        services.close()
-
-
-@cli.command(help="Serve the built-in Voxpria simulator at http://127.0.0.1:PORT/api/v1.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8099, show_default=True)
-@click.option(
-    "--speed",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="Simulated seconds per real second (60: a 2-minute call lasts 2 s).",
-)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--call-limit", help="Calls per key, e.g. 100/min; `off` disables it.")
-@click.option("--request-limit", help="Requests per key, e.g. 1000/h; `off` disables it.")
-@click.option("--any-agent", is_flag=True, help="Treat any agent id as an active agent.")
-@click.option("--p-429", "p_429", type=float, default=0.0, help="Probability of a spurious 429.")
-@click.option(
-    "--p-5xx", "p_5xx", type=float, default=0.0, help="Probability of a 500 before creating."
-)
-@click.option(
-    "--p-lost", type=float, default=0.0, help="Probability the answer is lost after creating."
-)
-@click.option(
-    "--p-slow", type=float, default=0.0, help="Probability the answer is slow after creating."
-)
-@click.option("--p-flaky-get", type=float, default=0.0, help="Probability a GET answers 5xx.")
-def simulate(**opts: Any) -> None:
-    from dialer.simulator.api import serve
-    from dialer.simulator.config import SimulatorConfig
-
-    settings = Settings.from_env()
-    config = SimulatorConfig(
-        api_key=settings.api_key or None,
-        accept_any_agent=opts["any_agent"],
-        speed=opts["speed"],
-        seed=opts["seed"],
-        call_limit=_limit(opts["call_limit"], "--call-limit", Rate(100, 60)),
-        request_limit=_limit(opts["request_limit"], "--request-limit", Rate(1000, 3600)),
-        p_429=opts["p_429"],
-        p_5xx_before_create=opts["p_5xx"],
-        p_lost_after_create=opts["p_lost"],
-        p_slow_after_create=opts["p_slow"],
-        p_flaky_get=opts["p_flaky_get"],
-    )
-    click.echo(f"Voxpria simulator at http://{opts['host']}:{opts['port']}/api/v1 (Ctrl-C stops)")
-    serve(config, opts["host"], opts["port"])
-
-
-def _limit(text: str | None, name: str, default: Rate) -> Rate | None:
-    if text is None:
-        return default
-    return None if text.strip().lower() == "off" else Rate.parse(text, name=name)
-
-
-@cli.command(help="Start a cluster worker (a Celery worker on REDIS_URL).")
-@click.option("--concurrency", type=int, default=None, help="Worker processes (default: cores).")
-@click.option("--loglevel", default="INFO", show_default=True)
-def worker(concurrency: int | None, loglevel: str) -> None:
-    from workers.app import run_worker
-
-    settings = Settings.from_env()
-    if settings.redis_url is None:
-        raise InputError("REDIS_URL is not set: a worker serves the cluster mode; set REDIS_URL.")
-    run_worker(settings, concurrency=concurrency, loglevel=loglevel)
-
-
 # Commands of other modules, imported when they run; the line is what `dialer --help` lists.
+cli.add_lazy(
+    "report",
+    "dialer.cli.report:report",
+    "Write the outcome report of CAMPAIGN (from any machine that reaches the store).",
+)
+cli.add_lazy(
+    "status",
+    "dialer.cli.status:status",
+    "Show the progress of CAMPAIGN (or of every campaign); --wait returns when it ends.",
+)
+cli.add_lazy(
+    "simulate",
+    "dialer.cli.simulate:simulate",
+    "Serve the built-in Voxpria simulator at http://127.0.0.1:PORT/api/v1.",
+)
+cli.add_lazy(
+    "worker", "dialer.cli.worker:worker", "Start a cluster worker (a Celery worker on REDIS_URL)."
+)
+cli.add_lazy(
+    "doctor", "dialer.cli.doctor:doctor", "Check the account and the API before a first campaign."
+)
 cli.add_lazy(
     "serve",
     "dialer.cli.webhooks:serve",
@@ -639,30 +387,6 @@ cli.add_lazy(
     "dialer.cli.schedule:export",
     "Gather the outcomes of scheduled campaign NAME's runs into one report.",
 )
-
-
-@cli.command(help="Check the account and the API before a first campaign.")
-@click.option("--agent", "agent_id", help="Also check this agent.")
-def doctor(agent_id: str | None) -> None:
-    from rich.console import Console
-
-    from dialer.cli.console import say
-    from dialer.cli.doctor import RELIES_ON, Level, examine
-    from dialer.clock import SystemClock
-    from dialer.voxpria.client import Timeouts, VoxpriaClient
-
-    settings = Settings.from_env()
-    settings.require_api_key()
-    console, clock = Console(), SystemClock()
-    worst = Level.OK
-    timeouts = Timeouts(read_s=settings.http_read_timeout_s)
-    with VoxpriaClient(settings.base_url, settings.api_key, timeouts=timeouts) as client:
-        for finding in examine(client, agent_id, clock.now()):
-            say(console, finding.line())
-            worst = Level.FAIL if Level.FAIL in (worst, finding.level) else worst
-    say(console, RELIES_ON)
-    if worst is Level.FAIL:
-        sys.exit(1)
 
 
 cli.add_lazy(

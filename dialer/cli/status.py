@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
+
+import click
 
 from campaigns.store.rows import (
     LEFT_TO_DO,
@@ -16,10 +19,13 @@ from campaigns.store.rows import (
     RowStore,
 )
 from dialer.clock import Clock
+from dialer.errors import CampaignNotFound
+from dialer.settings import Settings
 
 if TYPE_CHECKING:
     from campaigns.backends import Services
 
+STATUS_OUTAGE_S = 30.0  # `dialer status` without --wait waits this long for Redis to come back
 WAIT_POLL_S = 2.0
 
 
@@ -127,3 +133,64 @@ def status_view(
         return [json.dumps(view.to_json(), indent=2)]
     lines = view.lines()
     return lines[len(view.campaigns) :] if workers_only else lines
+
+
+@click.command(
+    help="Print a campaign's progress (without CAMPAIGN: every running one) and, in cluster "
+    "mode, the workers consuming shifts; --wait returns when CAMPAIGN ends."
+)
+@click.argument("campaign_id", required=False)
+@click.option("--wait", is_flag=True, help="Return only when the campaign has ended.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for scripts).")
+def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
+    from rich.console import Console
+
+    from campaigns.backends import open_services
+    from campaigns.service.outages import through_outages
+    from campaigns.store.rows import LEFT_TO_DO, CampaignState
+    from dialer.cli.console import say
+    from dialer.cli.report import no_campaign
+    from dialer.clock import SystemClock
+
+    settings = Settings.from_env()
+    clock = SystemClock()
+    services = open_services(settings, clock)
+    console = Console()
+    try:
+        store = services.store
+        meta = store.get_campaign(campaign_id) if campaign_id else None
+        if campaign_id and meta is None:
+            raise CampaignNotFound(no_campaign(campaign_id, services))
+        if as_json or campaign_id is None:
+            for line in status_view(services, clock, campaign_id, wait, as_json):
+                say(console, line)
+            return
+        cid: str = campaign_id
+
+        def look() -> tuple[CampaignMeta, int]:
+            meta = store.get_campaign(cid)
+            if meta is None:
+                raise CampaignNotFound(no_campaign(cid, services))
+            counts = {s.value: n for s, n in store.counts(cid).items()}
+            left = sum(counts.get(s, 0) for s in LEFT_TO_DO)
+            say(
+                console,
+                f"{cid}: {meta.state.value}, {left} rows left | "
+                + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())),
+            )
+            return meta, left
+
+        on_stderr = partial(say, Console(stderr=True))
+        while True:
+            # a Redis outage is waited out (said once); without --wait, for a while only
+            meta, left = through_outages(look, on_stderr, clock, None if wait else STATUS_OUTAGE_S)
+            if not wait or meta.state is not CampaignState.RUNNING or left == 0:
+                break
+            clock.sleep(2.0)
+        if meta.reason:
+            say(console, f"reason: {meta.reason}")
+        if services.cluster:
+            for line in status_view(services, clock, campaign_id, False, False, workers_only=True):
+                say(console, line)
+    finally:
+        services.close()
