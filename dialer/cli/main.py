@@ -345,7 +345,8 @@ cli.add_lazy(
 cli.add_lazy(
     "status",
     "dialer.cli.status:status",
-    "Show the progress of CAMPAIGN (or of every campaign); --wait returns when it ends.",
+    "Print a campaign's progress (without CAMPAIGN: every running one) and, in cluster mode, "
+    "the workers consuming shifts; --wait returns when CAMPAIGN ends.",
 )
 cli.add_lazy(
     "simulate",
