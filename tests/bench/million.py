@@ -11,18 +11,23 @@ RSS):
 - loading the list into the Redis store (read, judge, store, as a cluster run does first);
 - `dialer --version` and `dialer --help`, best of five; floor: `python -c pass`.
 The ratio is figure / floor. The peak RSS is the largest single process (the main one).
+Each missed target gets its measured cause (tests/bench/causes.py): its floor against the
+target, and a profile of the job on the first 20,000 rows (`causes=True`: every figure's, met
+or not, at any size).
 """
 
 from __future__ import annotations
 
+import csv
 import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tests.bench import causes
 from tests.bench.big_list import write_big_list
 from tests.bench.celery_runs import REPO_ROOT
 from tests.bench.dialer_runs import DIALER
@@ -49,6 +54,8 @@ START_RUNS = 5
 class MillionSetup:
     rows: int = MILLION
     job_timeout_s: float = 600.0
+    causes: bool = False  # measure every figure's cause, not only a missed target's
+    profile_rows: int = causes.PROFILE_ROWS
 
 
 def measure(setup: MillionSetup, work: Path, db: int) -> tuple[list[Figure], dict[str, Any]]:
@@ -77,7 +84,93 @@ def measure(setup: MillionSetup, work: Path, db: int) -> tuple[list[Figure], dic
     jobs["CLI start"] = _start_time([DIALER, "--version"])
     jobs["CLI help"] = _start_time([DIALER, "--help"])
     jobs["python start"] = _start_time([sys.executable, "-c", "pass"])
-    return _figures(jobs, size, setup.rows == MILLION), {"rows": setup.rows, "jobs": jobs}
+    figures = _figures(jobs, size, setup.rows == MILLION)
+    job_of = {_row_of(name, size): name for name in (*TARGETS, "CLI help")}
+    probed = [f for f in figures if f.row in job_of and (setup.causes or f.met is False)]
+    if probed:
+        found = _causes([job_of[f.row] for f in probed], jobs, setup, work, contacts, db)
+        figures = [_with_cause(f, found[job_of[f.row]]) if f in probed else f for f in figures]
+    return figures, {"rows": setup.rows, "jobs": jobs}
+
+
+def _row_of(name: str, size: str) -> str:
+    """The table row of a job's figure."""
+    if name == "CLI help":
+        return "CLI --help: time"
+    return f"{name if name == 'CLI start' else f'{name} {size}'}: time, peak RSS"
+
+
+def _causes(
+    names: list[str],
+    jobs: dict[str, dict[str, Any]],
+    setup: MillionSetup,
+    work: Path,
+    contacts: Path,
+    db: int,
+) -> dict[str, dict[str, Any]]:
+    """Each named job's cause: its floor against the target, then a profile of the job on the
+    first `profile_rows` rows (a store of as many rows for the reports)."""
+    say(f"million: causes of {', '.join(names)}")
+    rows = min(setup.profile_rows, setup.rows)
+    sample = _sample(contacts, work / f"sample-{rows}.csv", rows)
+    home = work / "probe-store"
+    found: dict[str, dict[str, Any]] = {}
+    for name in names:
+        floor_job, floor_name = _floor_of(name, jobs)
+        target_s = TARGETS["CLI start" if name == "CLI help" else name].bounds["elapsed_s"][1]
+        floor = causes.floor_cause(jobs[name]["elapsed_s"], floor_job, floor_name, target_s or 0)
+        out = work / f"profile-{name.replace(' ', '-').replace('+', 'and')}.prof"
+        dry = [DIALER, "run", str(sample), "--agent", "agent_bench", "--dry-run"]
+        if name == "dry run + CSV":
+            argv = [*dry, "--report", str(work / "probe-dry.csv")]
+            probe = causes.profile_cause(name, argv, {}, out, rows)
+        elif name in ("CSV report", "XLSX report"):
+            if not home.exists():
+                make_store(rows, home)
+            kind = name.split()[0].lower()
+            argv = [DIALER, "report", CAMPAIGN, "--out", str(home / f"probe.{kind}")]
+            probe = causes.profile_cause(name, argv, {"DIALER_HOME": str(home)}, out, rows)
+        elif name == "Redis load":
+            with own_db(db):
+                argv = ["-m", "tests.bench.million_job", "load-redis", str(sample), str(db)]
+                probe = causes.profile_cause(name, argv, {}, out, rows)
+        else:  # the CLI's start
+            probe = causes.import_cause([DIALER, "--version" if name == "CLI start" else "--help"])
+        found[name] = {"floor": floor, "probe": probe, "text": causes.joined(floor, probe)}
+        say(f"  {name}: {found[name]['text']}")
+    shutil.rmtree(home, ignore_errors=True)
+    return found
+
+
+def _floor_of(name: str, jobs: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], str]:
+    pandas, numbers = jobs["pandas"], jobs["phonenumbers"]
+    if name == "dry run + CSV":
+        both = {k: pandas.get(k, 0.0) + numbers.get(k, 0.0) for k in ("elapsed_s", "cpu_s")}
+        return both, "pandas + phonenumbers"
+    if name in ("CSV report", "XLSX report"):
+        return pandas, "pandas read_csv+to_csv"
+    if name == "Redis load":
+        return numbers, "the phonenumbers loop"
+    return jobs["python start"], "python -c pass"
+
+
+def _sample(contacts: Path, out: Path, rows: int) -> Path:
+    """The list's first `rows` rows (its cells may hold newlines: read as CSV)."""
+    with (
+        contacts.open(encoding="utf-8", newline="") as source,
+        out.open("w", encoding="utf-8", newline="") as sample,
+    ):
+        reader, writer = csv.reader(source), csv.writer(sample)
+        for index, cells in enumerate(reader):
+            if index > rows:  # the header and `rows` rows
+                break
+            writer.writerow(cells)
+    return out
+
+
+def _with_cause(figure: Figure, cause: dict[str, Any]) -> Figure:
+    detail = {"floor": cause["floor"], "probe": cause["probe"]}
+    return replace(figure, cause=cause["text"], cause_detail=detail)
 
 
 def _figures(jobs: dict[str, dict[str, Any]], size: str, full: bool) -> list[Figure]:
@@ -97,10 +190,9 @@ def _figures(jobs: dict[str, dict[str, Any]], size: str, full: bool) -> list[Fig
         result = jobs[name]
         ratio = result["elapsed_s"] / floor_s if floor_s > 0 else float("inf")
         column = CLUSTER if name == "Redis load" else EMBEDDED
-        label = name if name == "CLI start" else f"{name} {size}"
         figures.append(
             Figure(
-                f"{label}: time, peak RSS",
+                _row_of(name, size),
                 column,
                 {"elapsed_s": result["elapsed_s"], "peak_rss_mb": result["peak_rss_mb"]},
                 _text(result),
@@ -112,7 +204,7 @@ def _figures(jobs: dict[str, dict[str, Any]], size: str, full: bool) -> list[Fig
     help_s = jobs["CLI help"]["elapsed_s"]
     figures.append(
         Figure(
-            "CLI --help: time",
+            _row_of("CLI help", size),
             EMBEDDED,
             {"elapsed_s": help_s},
             f"{help_s:.2f} s",

@@ -57,6 +57,8 @@ class Figure:
     text: str  # the cell, e.g. "0.999" or "38.2 s, 640 MB"
     target: Target | None = None
     note: str = ""
+    cause: str = ""  # a missed target's measured cause (tests/bench/causes.py)
+    cause_detail: dict[str, Any] = field(default_factory=dict)  # its figures, for the JSON
 
     @property
     def met(self) -> bool | None:
@@ -74,6 +76,8 @@ class Figure:
             "target": self.target.text if self.target else None,
             "met": self.met,
             "note": self.note,
+            "cause": self.cause or None,
+            "cause_detail": self.cause_detail or None,
         }
 
 
@@ -102,6 +106,16 @@ def render_table(figures: Sequence[Figure]) -> str:
     text = [_line(line, widths) for line in lines]
     text.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(text)
+
+
+def render_causes(figures: Sequence[Figure]) -> list[str]:
+    """One line per figure with a measured cause: the missed targets' (or every probed one's)."""
+    lines = []
+    for figure in figures:
+        if figure.cause:
+            verdict = {True: MET, False: MISSED, None: "not judged"}[figure.met]
+            lines.append(f"{figure.row} ({figure.text}, {verdict}): {figure.cause}")
+    return lines
 
 
 def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
