@@ -5,12 +5,18 @@ checked for shape and sane values. No timing is asserted: that is the bench's jo
 
 from __future__ import annotations
 
+import cProfile
+import csv
+import io
+import json
+import pstats
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.bench import ceiling, economy, million, pacing, redis_db, scale
+from tests.bench import causes, ceiling, economy, million, pacing, redis_db, scale
 from tests.bench.redis_db import MARKER_KEY, BenchDbs, NotOurDatabase, claim, own_db
 from tests.bench.results import EMBEDDED, PLAIN_LOOP, Figure, Results, Target, render_table
 from tests.bench.windows import pacing_of, rate_share, worst_window
@@ -64,6 +70,41 @@ def test_targets_and_the_table() -> None:
     results = Results()
     results.add([met], "economy", {"n": 1})
     assert results.details == {"economy": {"n": 1}} and met.to_json()["met"] is True
+
+
+def test_a_profile_is_grouped_by_where_the_time_goes() -> None:
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(200):
+        csv.writer(io.StringIO()).writerows([["a", "b,c"]] * 200)
+        json.loads(json.dumps([["cell"] * 50] * 50))
+    profile.disable()
+    groups, total_s = causes.grouped_profile(pstats.Stats(profile))
+    assert total_s > 0 and {"csv module (C)", "json"} <= set(groups)
+    assert causes.GENERIC not in groups  # len, exec...: counted for their callers
+    site = "/x/.venv/lib/python3.11/site-packages/phonenumbers/phonenumberutil.py"
+    assert causes.group_of(site, "parse") == "phonenumbers"
+    assert causes.group_of(causes.__file__, "profile_cause") == "tests/bench/causes.py"
+    assert causes.group_of("~", "<method 'execute' of 'sqlite3.Cursor' objects>") == "sqlite3"
+
+
+def test_a_floor_over_the_target_is_said_and_a_failed_probe_never_raises(
+    tmp_path: Path,
+) -> None:
+    floor = {"elapsed_s": 108.0, "cpu_s": 80.6}
+    over = causes.floor_cause(187.0, floor, "pandas + phonenumbers", 30)
+    assert over["over_target"] and "the floor alone, pandas + phonenumbers 108.00 s" in over["text"]
+    assert "over the 30 s target" in over["text"]
+    under = causes.floor_cause(20.0, {"elapsed_s": 5.0}, "pandas", 10)
+    assert not under["over_target"] and "4.0x its floor" in under["text"]
+    failed = causes.profile_cause(
+        "a job", ["-c", "raise SystemExit(3)"], {}, tmp_path / "none.prof", 10
+    )
+    assert failed["text"].startswith("cause not measured: ")
+    missing = causes.profile_cause("a job", [str(tmp_path / "absent.py")], {}, tmp_path / "p", 1)
+    assert missing["text"].startswith("cause not measured: ")
+    started = causes.import_cause([str(Path(sys.executable).with_name("dialer")), "--version"])
+    assert started["text"].startswith("imports over python -c pass") and "dialer" in started["text"]
 
 
 def test_a_database_holding_other_keys_is_never_flushed(bench_redis: int) -> None:
@@ -131,7 +172,8 @@ def test_scale(bench_redis: int, tmp_path: Path) -> None:
 
 
 def test_million_at_a_small_size(bench_redis: int, tmp_path: Path) -> None:
-    figures, detail = million.measure(million.MillionSetup(rows=300), tmp_path, bench_redis)
+    setup = million.MillionSetup(rows=300, causes=True)  # each figure's cause, though not judged
+    figures, detail = million.measure(setup, tmp_path, bench_redis)
     jobs = detail["jobs"]
     measured = {"pandas", "phonenumbers", "dry run + CSV", "CSV report", "XLSX report"}
     assert measured | {"Redis load", "CLI start", "CLI help", "python start"} == set(jobs)
@@ -140,3 +182,13 @@ def test_million_at_a_small_size(bench_redis: int, tmp_path: Path) -> None:
     rows = {figure.row for figure in figures}
     assert "dry run + CSV 300: time, peak RSS" in rows and "CLI start: time, peak RSS" in rows
     assert all("ratio" in f.note for f in figures if f.row.endswith("time, peak RSS"))
+    probed = {f.row: f for f in figures if f.cause}
+    assert len(probed) == 6, probed  # four jobs, the CLI's --version and --help
+    said = {row: f.cause for row, f in probed.items()}
+    assert all("the floor" in f.cause and "not measured" not in f.cause for f in probed.values())
+    assert all(
+        "profile (300 rows" in said[f"{n} 300: time, peak RSS"]
+        for n in million.TARGETS
+        if n != "CLI start"
+    ), said
+    assert probed["CLI start: time, peak RSS"].to_json()["cause_detail"]["probe"]["imports_ms"]

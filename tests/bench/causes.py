@@ -44,9 +44,19 @@ _C_GROUPS = {
     "_socket": "sockets",
     "select": "sockets",
     "_pandas": "pandas",
-    "re": "re",
 }
-GENERIC = ""  # a C function such as compile, exec or len: its time goes to its callers
+# standard library modules whose time is their own (the others' goes to their callers)
+_STDLIB_GROUPS = {
+    "csv": "csv module",
+    "json": "json",
+    "sqlite3": "sqlite3",
+    "zipfile": "zip compression",
+    "_strptime": "date parsing",
+    "datetime": "date parsing",
+    "xml": "xml",
+}
+IMPORTS = "imports"  # a start cost, not per row: left out of the shares
+GENERIC = ""  # compile, len, re, typing...: its time goes to its callers
 _STDLIB = Path(sysconfig.get_paths()["stdlib"]).resolve()
 
 
@@ -92,43 +102,74 @@ def profile_cause(
         groups, total_s = grouped_profile(pstats.Stats(str(out)))
     except (OSError, subprocess.SubprocessError, ValueError, TypeError, EOFError) as exc:
         return _unmeasured(f"{type(exc).__name__}: {exc}")
-    if total_s <= 0:
+    imports_s = groups.pop(IMPORTS, 0.0)
+    work_s = total_s - imports_s
+    if work_s <= 0:
         return _unmeasured("the profile recorded no time")
     return {
-        "text": f"profile ({_size(rows)} rows, {total_s:.1f} s CPU): {_shares(groups, total_s)}",
+        "text": f"profile ({_size(rows)} rows, {work_s:.1f} s CPU after {imports_s:.1f} s of "
+        f"imports): {_shares(groups, work_s)}",
         "rows": rows,
-        "profiled_cpu_s": total_s,
+        "profiled_cpu_s": work_s,
+        "imports_cpu_s": imports_s,
         "groups_s": dict(list(groups.items())[:10]),
     }
 
 
+Key = tuple[str, int, str]  # pstats: (file, line, function)
+
+
 def grouped_profile(stats: pstats.Stats) -> tuple[dict[str, float], float]:
-    """Each group's own time (tottime), largest first, and the total. A generic C function
-    (compile, exec, len, stat...) counts for the groups of its callers, in proportion."""
+    """Each group's own time (tottime), largest first, and the total. The time of a generic
+    function (a C builtin such as compile or len, the standard library's re, typing,
+    dataclasses...) counts for the groups of its callers, in proportion to the time spent
+    under each: a regex that phonenumbers runs is phonenumbers' time, one compiled while a
+    module is imported is the imports'."""
+    entries: Mapping[Key, tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
+    owners: dict[Key, dict[str, float]] = {}
     groups: dict[str, float] = {}
-    entries: Mapping[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
-    for (filename, _, function), (_, _, tottime_s, _, callers) in entries.items():
-        group = group_of(filename, function)
-        if group != GENERIC or not callers:
-            groups[group] = groups.get(group, 0.0) + tottime_s
-            continue
-        for (caller_file, _, caller_function), timing in callers.items():
-            caller = group_of(caller_file, caller_function)
-            caller = "builtins" if caller == GENERIC else caller
-            groups[caller] = groups.get(caller, 0.0) + timing[2]  # tottime under that caller
+    for key, (_, _, tottime_s, *_rest) in entries.items():
+        for group, fraction in _owners(key, entries, owners, set()).items():
+            groups[group] = groups.get(group, 0.0) + tottime_s * fraction
     ordered = dict(sorted(groups.items(), key=lambda item: item[1], reverse=True))
     return ordered, sum(ordered.values())
 
 
+def _owners(
+    key: Key,
+    entries: Mapping[Key, tuple[Any, ...]],
+    known: dict[Key, dict[str, float]],
+    seen: set[Key],
+) -> dict[str, float]:
+    """The groups a function's time belongs to, each with its fraction."""
+    if key in known:
+        return known[key]
+    if key in seen:  # a recursive call: its time goes to the outer callers
+        return {}
+    group = group_of(key[0], key[2])
+    callers: Mapping[Key, tuple[Any, ...]] = entries[key][4] if key in entries else {}
+    shares: dict[str, float] = {}
+    if group == GENERIC:
+        for caller, timing in callers.items():
+            for owner, fraction in _owners(caller, entries, known, seen | {key}).items():
+                shares[owner] = shares.get(owner, 0.0) + fraction * timing[3]
+    total = sum(shares.values())
+    if total <= 0:  # its own group, or no caller profiled (a builtin's own)
+        known[key] = {group or "builtins": 1.0}
+    else:
+        known[key] = {owner: share / total for owner, share in shares.items()}
+    return known[key]
+
+
 def group_of(filename: str, function: str) -> str:
     """Where a profiled function belongs: a package, a C module, a file of this project, or
-    GENERIC for a C function whose time is its caller's."""
+    GENERIC for one whose time is its caller's."""
     if filename == "~":  # a C function
         match = _C_METHOD.fullmatch(function) or _C_FUNCTION.fullmatch(function)
         module = (match.group("module") if match else None) or "builtins"
         return _C_GROUPS.get(module, GENERIC)
-    if filename.startswith("<frozen"):
-        return "imports"
+    if filename.startswith("<frozen") or function == "<module>":
+        return IMPORTS
     path = Path(filename).resolve()
     if "site-packages" in path.parts:
         return path.parts[path.parts.index("site-packages") + 1].removesuffix(".py")
@@ -136,7 +177,9 @@ def group_of(filename: str, function: str) -> str:
         return str(path.relative_to(REPO_ROOT))
     if path.is_relative_to(_STDLIB):
         module = path.relative_to(_STDLIB).parts[0].removesuffix(".py")
-        return "imports" if module == "importlib" else module
+        if module == "importlib":
+            return IMPORTS
+        return _STDLIB_GROUPS.get(module, GENERIC)
     return "other"
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from tests.bench import causes
 from tests.bench.big_list import write_big_list
+from tests.bench.causes import PROFILE_ROWS
 from tests.bench.celery_runs import REPO_ROOT
 from tests.bench.dialer_runs import DIALER
 from tests.bench.procs import Processes, say
@@ -55,7 +56,7 @@ class MillionSetup:
     rows: int = MILLION
     job_timeout_s: float = 600.0
     causes: bool = False  # measure every figure's cause, not only a missed target's
-    profile_rows: int = causes.PROFILE_ROWS
+    profile_rows: int = PROFILE_ROWS
 
 
 def measure(setup: MillionSetup, work: Path, db: int) -> tuple[list[Figure], dict[str, Any]]:
