@@ -98,14 +98,14 @@ def profile_cause(
         )
         if done.returncode != 0 or not out.exists():
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            return _unmeasured(f"the profiled {name} failed ({done.returncode}): {last}")
+            return unmeasured(f"the profiled {name} failed ({done.returncode}): {last}")
         groups, total_s = grouped_profile(pstats.Stats(str(out)))
     except (OSError, subprocess.SubprocessError, ValueError, TypeError, EOFError) as exc:
-        return _unmeasured(f"{type(exc).__name__}: {exc}")
+        return unmeasured(f"{type(exc).__name__}: {exc}")
     imports_s = groups.pop(IMPORTS, 0.0)
     work_s = total_s - imports_s
     if work_s <= 0:
-        return _unmeasured("the profile recorded no time")
+        return unmeasured("the profile recorded no time")
     return {
         "text": f"profile ({_size(rows)} rows, {work_s:.1f} s CPU after {imports_s:.1f} s of "
         f"imports): {_shares(groups, work_s)}",
@@ -190,10 +190,10 @@ def import_cause(argv: Sequence[str]) -> dict[str, Any]:
         base = _top_imports([sys.executable, "-X", "importtime", "-c", "pass"])
         mine = _top_imports([sys.executable, "-X", "importtime", *argv])
     except (OSError, subprocess.SubprocessError) as exc:
-        return _unmeasured(f"{type(exc).__name__}: {exc}")
+        return unmeasured(f"{type(exc).__name__}: {exc}")
     added = {name: us for name, us in mine.items() if name not in base}
     if not added:
-        return _unmeasured("python -X importtime listed no import")
+        return unmeasured("python -X importtime listed no import")
     top = sorted(added.items(), key=lambda item: item[1], reverse=True)[:TOP_GROUPS]
     listed = ", ".join(f"{name} {us / 1000:.0f} ms" for name, us in top)
     total_ms = sum(added.values()) / 1000
@@ -228,7 +228,7 @@ def _shares(groups: Mapping[str, float], total_s: float) -> str:
     return ", ".join(f"{name} {100 * seconds / total_s:.0f}%" for name, seconds in top)
 
 
-def _unmeasured(why: str) -> dict[str, Any]:
+def unmeasured(why: str) -> dict[str, Any]:
     return {"text": f"cause not measured: {why}", "error": why}
 
 
