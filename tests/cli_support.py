@@ -130,9 +130,16 @@ class DialerProcess:
         ]
 
     @classmethod
-    def start(cls, args: Sequence[str], env: dict[str, str]) -> DialerProcess:
+    def start(
+        cls, args: Sequence[str], env: dict[str, str], *, sigint_ignored: bool = False
+    ) -> DialerProcess:
+        """`sigint_ignored`: started as a shell script's background job is, with SIGINT ignored
+        (the shell execs the command, so the process is the dialer's)."""
+        command = [str(DIALER), *args]
+        if sigint_ignored:
+            command = ["sh", "-c", "trap '' INT; exec \"$@\"", "sh", *command]
         proc = subprocess.Popen(
-            [str(DIALER), *args],
+            command,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

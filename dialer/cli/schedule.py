@@ -180,7 +180,7 @@ def beat(file: Path, tick_s: float, verbose: bool) -> None:
         scheduler = _scheduler(schedule_file, settings, services, clock, console)
         scheduler.tick_s = tick_s
         _announce(scheduler)
-        with _sigterm_interrupts():
+        with _signals_interrupt():
             run_beat(scheduler)
     except KeyboardInterrupt:
         say(console, "Beat stopped; the runs it started go on on the workers.")
@@ -231,17 +231,20 @@ def _scheduler(
 
 
 @contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """`docker stop` sends SIGTERM: stop as Ctrl-C does, between two ticks or starts."""
+def _signals_interrupt() -> Iterator[None]:
+    """`docker stop` sends SIGTERM: stop as Ctrl-C does, between two ticks or starts. SIGINT is
+    set too: a process started with SIGINT ignored (a background job of a shell script, or of
+    a parent that was running `system()`) would otherwise never stop on Ctrl-C or `kill -INT`."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 # --- dialer export --------------------------------------------------------------------------
