@@ -50,3 +50,17 @@ def test_a_store_error_raised_on_purpose_and_other_errors_leave_as_they_are(
             store.get_campaign()  # type: ignore[call-arg]
     finally:
         store.close()
+
+
+def test_a_transaction_an_interrupt_left_open_does_not_stop_the_next_write(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C twice can land between a write's BEGIN and its COMMIT: the run then records that
+    it left at once, and that write (and every later one) must still go through."""
+    from campaigns.store.dnc import DncEntry
+
+    store = SqliteStore(tmp_path / "state.sqlite")
+    store._db.execute("BEGIN IMMEDIATE")  # what the interrupted write left behind
+    assert store.dnc_add([DncEntry("+12125550100", "opted out", 1.0)]) == 1
+    assert store.dnc_get("+12125550100") is not None
+    assert not store._db.in_transaction

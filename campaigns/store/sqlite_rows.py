@@ -239,6 +239,8 @@ class SqliteConnection:
         """One IMMEDIATE transaction: the write lock is taken up front, so a conditional
         UPDATE cannot race another process between its check and its write."""
         with self._lock:
+            if self._db.in_transaction:  # left open by an interrupt (Ctrl-C) between two steps
+                self._db.execute("ROLLBACK")
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
