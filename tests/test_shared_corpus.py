@@ -123,7 +123,8 @@ def test_csvw(path: Path) -> None:
 
 
 def _horror() -> list[Path]:
-    return sorted((SHARED / "messytables" / "horror").iterdir())
+    folder = SHARED / "messytables" / "horror"
+    return sorted(folder.iterdir()) if folder.is_dir() else []  # no corpus: the module skips
 
 
 @pytest.mark.parametrize("path", _horror(), ids=lambda p: p.name)
