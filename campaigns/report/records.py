@@ -18,10 +18,10 @@ from operator import itemgetter
 from campaigns.report.csv_file import Record
 from campaigns.report.rows import RESULT_COLUMNS, ReportRow, report_rows
 from campaigns.report.summary import SummaryCounter
-from campaigns.store.rows import CampaignState, ReportLines, Row, RowStatus, RowStore
+from campaigns.store.rows import LEFT_TO_DO, CampaignState, ReportLines, Row, RowStatus, RowStore
 
 # Statuses whose report status depends on the campaign's state (campaigns.report.rows.report_rows).
-_IN_FLIGHT = frozenset({RowStatus.PENDING.value, RowStatus.DIALING.value, RowStatus.ACTIVE.value})
+_LEFT_TO_DO = frozenset(s.value for s in LEFT_TO_DO)  # as the stored lines spell statuses
 _FIELD_AT = {name: offset for offset, name in enumerate(RESULT_COLUMNS)}
 
 
@@ -47,7 +47,7 @@ class StoredReport:
             lines = batch.lines
             if list(map(len, lines)).count(width + len(RESULT_COLUMNS)) != len(lines):
                 _fit_cells(lines, width)
-            if not _IN_FLIGHT.isdisjoint(batch.statuses):
+            if not _LEFT_TO_DO.isdisjoint(batch.statuses):
                 self._show_where_in_flight_rows_stand(batch, width)
             counter.add_batch(list(map(status_of, lines)), map(duration_of, lines))
             yield lines
@@ -59,7 +59,7 @@ class StoredReport:
         for line, status, live in zip(
             batch.lines, batch.statuses, batch.live_statuses, strict=True
         ):
-            if status not in _IN_FLIGHT:
+            if status not in _LEFT_TO_DO:
                 continue
             row = Row(
                 0,
