@@ -56,7 +56,8 @@ class Spec:
 
 # NY 09:00 local (14 UTC): 4 calls, 1 answered. NY 15:00 (20 UTC): 2 calls, 2 answered.
 # London 14:00 (14 UTC): 4 calls, 2 answered (one on its second attempt, on Tuesday).
-# Attempts: 10 first attempts, 4 answered; 3 second attempts, 1 answered (London's).
+# Attempts: 11 first attempts (the mobile of no known zone included), 4 answered; 3 second
+# attempts, 1 answered (London's).
 SPECS = [
     Spec("+12125550001", (NY,), [at(14)], "completed", 61),
     Spec("+12125550002", (NY,), [at(14)], "no_answer"),

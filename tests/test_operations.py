@@ -214,3 +214,21 @@ def _flower(port: int, path: str) -> str | None:
             return str(answer.read().decode())
     except OSError:
         return None
+
+
+def test_celery_tools_without_redis_url_say_what_to_set_in_one_line(tmp_path: Path) -> None:
+    """Importing the package reads no settings (library code may import it); Celery's own
+    commands, which configure the app, say what is missing in one line and exit 2."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DIALER_HOME": str(tmp_path)}
+    imported = subprocess.run(
+        [sys.executable, "-c", "import workers; print(type(workers.celery).__name__)"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert imported.returncode == 0 and imported.stdout.strip() == "DialerCelery", imported.stderr
+    for args in (["inspect", "ping"], ["worker", "-l", "INFO"]):
+        done = subprocess.run(
+            [CELERY, "-A", "workers", *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 2, (args, done.stderr)
+        assert "REDIS_URL is not set" in done.stderr and "export REDIS_URL=" in done.stderr
+        assert "Traceback" not in done.stderr, done.stderr

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, signals
+from celery.exceptions import CeleryCommandException
 from celery.worker.consumer import Consumer
 from kombu.entity import Queue
 
@@ -68,8 +69,14 @@ class DialerCelery(Celery):  # type: ignore[misc]  # Celery is untyped
             # `celery worker` warns (running as root, say) before it sets up logging: those
             # lines are JSON too. The worker's own setup (below) then sets the level.
             setup_logging(logging.WARNING, "json", _secrets(settings))
+        try:
+            config = celery_config(settings)
+        except SettingsError as exc:
+            # Celery's command line shows a ClickException as one line and its exit code, where
+            # any other error is a traceback; outside the command line it is still an error.
+            raise CeleryCommandException(message=str(exc), exit_code=2) from exc
         # a source read by Celery's own loading (conf.update here would re-enter it)
-        self.config_from_object(celery_config(settings))
+        self.config_from_object(config)
 
 
 def make_app(settings: Settings) -> Celery:
