@@ -1,6 +1,7 @@
 """Exports as people have them (issue 20): Outlook's and HubSpot's phone columns tried in
 order, a row's number taken from the next when the first is empty; the footer and total lines
-of known exports (Salesforce, HubSpot, Excel) told from contacts."""
+of known exports (Salesforce, HubSpot, Excel) told from contacts; Google Contacts' number
+marked mobile in its row (`Phone 2 - Type` = `Mobile`) read first."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from campaigns.lists.contacts import ListOptions, open_contact_list
 from campaigns.lists.export_lines import FooterWatch
+from campaigns.lists.list_pass import read_list
 from campaigns.store.rows import NewRow, RowStatus
 
 PENDING, INVALID = RowStatus.PENDING, RowStatus.INVALID
@@ -108,3 +110,62 @@ def test_one_cell_lines_after_a_footer_line_are_footer_too(tmp_path: Path) -> No
     assert rows[1].error == "empty"  # before the footer: a row without a number
     assert "('Grand Totals (1 records)')" in rows[2].error
     assert "('Acme Inc.')" in rows[3].error
+
+
+GOOGLE = (  # Google Contacts: each number's kind per row; `* Mobile` marks the primary
+    "Name,Phone 1 - Type,Phone 1 - Value,Phone 2 - Type,Phone 2 - Value\n"
+    "Ann,Work,+1 650-253-0000,Mobile,+1 650-253-0001\n"
+    "Bob,Home,+1 650-253-0002,* Mobile,+1 650-253-0003\n"
+    "Cy,Mobile,+1 650-253-0004,Work,+1 650-253-0005\n"
+    "Di,Work,+1 650-253-0006,MOBILE,\n"
+    "Ed,Work,+1 650-253-0007,Home,+1 650-253-0008\n"
+    "Flo,Work,+1 650-253-0009,mobile,12\n"
+)
+
+
+def test_google_contacts_number_marked_mobile_comes_first_in_its_row(tmp_path: Path) -> None:
+    _, (ann, bob, cy, di, ed, flo) = rows_of(tmp_path, GOOGLE)
+    assert (ann.to_number, ann.error) == (
+        "+16502530001",
+        "'Phone 2 - Type' is 'Mobile': the mobile number read first, from 'Phone 2 - Value'",
+    )
+    assert (bob.to_number, bob.error) == (
+        "+16502530003",
+        "'Phone 2 - Type' is '* Mobile': the mobile number read first, from 'Phone 2 - Value'",
+    )
+    assert (cy.to_number, cy.error) == ("+16502530004", "")  # already first: nothing to say
+    assert (di.to_number, di.error) == ("+16502530006", "")  # the mobile cell is empty
+    assert (ed.to_number, ed.error) == ("+16502530007", "")  # none marked mobile
+    # the number marked mobile is the row's answer, even when it cannot be called
+    assert flo.status == INVALID and "'Phone 2 - Type' is 'mobile'" in flo.error
+
+
+def test_google_contacts_newer_label_columns_and_an_empty_first_value(tmp_path: Path) -> None:
+    _, (ann, bob) = rows_of(
+        tmp_path,
+        "Name,Phone 1 - Label,Phone 1 - Value,Phone 2 - Label,Phone 2 - Value\n"
+        "Ann,Work,+1 650-253-0000,Mobile,+1 650-253-0001\n"
+        "Bob,Mobile,,Work,+1 650-253-0002\n",
+    )
+    assert ann.to_number == "+16502530001" and "'Phone 2 - Label' is 'Mobile'" in ann.error
+    assert (bob.to_number, bob.error) == (
+        "+16502530002",
+        "'Phone 1 - Value' empty: number from 'Phone 2 - Value'",
+    )
+
+
+def test_phone_columns_option_keeps_its_order_over_the_row_kinds(tmp_path: Path) -> None:
+    path = tmp_path / "google.csv"
+    path.write_text(GOOGLE, "utf-8")
+    options = ListOptions(phone_columns=["Phone 1 - Value", "Phone 2 - Value"])
+    ann = next(open_contact_list(path, options).rows())
+    assert (ann.to_number, ann.error) == ("+16502530000", "")
+
+
+def test_google_contacts_kinds_read_the_same_on_worker_processes(tmp_path: Path) -> None:
+    path = tmp_path / "google.csv"
+    path.write_text(GOOGLE, "utf-8")
+    contacts = open_contact_list(path, ListOptions())
+    many = list(read_list(contacts, workers=2, chunk_rows=2, min_bytes=0))
+    assert many == list(contacts.rows())
+    assert many[0].to_number == "+16502530001"

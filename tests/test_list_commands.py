@@ -112,6 +112,17 @@ COMMAND_CASES: dict[str, tuple[bytes, list[str], str, list[tuple[str, str, str]]
             ]
         )
     },
+    "google_kinds.csv": (  # each number's kind per row: the one marked mobile first
+        b"Name,Phone 1 - Type,Phone 1 - Value,Phone 2 - Type,Phone 2 - Value\n"
+        b"Ann,Work,+1 650-253-0000,* Mobile,+1 650-253-0001\n"
+        b"Bob,Mobile,+1 650-253-0002,Work,+1 650-253-0003\n",
+        [],
+        "2 rows read",
+        [
+            ("ready", "+16502530001", "'Phone 2 - Type' is '* Mobile': the mobile number read"),
+            ("ready", "+16502530002", ""),
+        ],
+    ),
     "outlook.csv": (
         OUTLOOK.encode(),
         [],

@@ -31,7 +31,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from campaigns.lists.export_lines import FooterWatch
-from campaigns.lists.headers import phone_columns
+from campaigns.lists.headers import phone_columns, type_columns
 from campaigns.lists.phone_cells import read_row_phone
 from campaigns.lists.phones import PhoneReader, PhoneReading
 from campaigns.lists.suppression import suppressed_numbers
@@ -80,6 +80,7 @@ class _Columns:
     phones: tuple[int, ...]  # in the order a row's number is looked for
     variables: tuple[int, ...]
     timezone: int | None
+    types: tuple[int | None, ...] = ()  # each phone column's per-row kind (`Phone 1 - Type`)
 
 
 class ContactList:
@@ -116,6 +117,12 @@ class ContactList:
     def phone_columns(self) -> tuple[int, ...]:
         """The columns a row's number is looked for in, in order."""
         return self._columns.phones
+
+    @property
+    def type_columns(self) -> tuple[int | None, ...]:
+        """For each phone column, the column marking its kind per row (Google Contacts'
+        `Phone 1 - Type`), or None; empty when none is, or --phone-columns set the order."""
+        return self._columns.types
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
         """Each data row's index and cells, fitted to the header's width, not yet judged
@@ -173,7 +180,10 @@ class RowJudge:
         if footer := self._footer.reason(cells):
             return NewRow(idx, cells, "", RowStatus.INVALID, {}, (), footer)
         if reading is None:
-            reading, _ = read_row_phone(cells, self._columns.phones, self._headers, self._phones)
+            columns = self._columns
+            reading, _ = read_row_phone(
+                cells, columns.phones, self._headers, self._phones, columns.types
+            )
         variables = {self._keys[i]: cells[i] for i in self._columns.variables if cells[i]}
         status, zones, error = self._status(idx, reading, cells)
         return NewRow(idx, cells, reading.e164, status, variables, zones, error)
@@ -226,6 +236,7 @@ def open_contact_list(path: Path, options: ListOptions) -> ContactList:
 
 def _find_columns(path: Path, headers: list[str], options: ListOptions) -> _Columns:
     keys = unique_keys(headers)
+    types: tuple[int | None, ...] = ()  # the order given with an option is the order used
     if options.phone_column is not None and options.phone_columns:
         raise InputError(
             "--phone-column and --phone-columns both given: use --phone-column NAME for one "
@@ -246,6 +257,8 @@ def _find_columns(path: Path, headers: list[str], options: ListOptions) -> _Colu
                 f"contact list {path} has no phone column (headers: {_listing(headers)}): "
                 f"name the column that holds the numbers with {PHONE_COLUMN_HINT}."
             )
+        found = type_columns(headers, phones)  # the export's own order, per row
+        types = found if any(kind is not None for kind in found) else ()
     if options.variables is None:
         variables = tuple(i for i in range(len(headers)) if i != phones[0])
     else:
@@ -255,7 +268,7 @@ def _find_columns(path: Path, headers: list[str], options: ListOptions) -> _Colu
     timezone = None
     if options.timezone_column is not None:
         timezone = _column(path, headers, keys, options.timezone_column, "--timezone-column")
-    return _Columns(phones, variables, timezone)
+    return _Columns(phones, variables, timezone, types)
 
 
 def _column(path: Path, headers: list[str], keys: list[str], name: str, option: str) -> int:

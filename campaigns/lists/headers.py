@@ -11,6 +11,9 @@ country-code columns) are left out.
 
 Order: columns marked mobile (Mobile, Handy, Cell, Celular, 携帯...) first, then the others,
 each group in the export's own order. A row whose first choice is empty is called on the next.
+Google Contacts marks each number's kind per row instead (`Phone 2 - Type` or, in newer
+exports, `Phone 2 - Label` beside `Phone 2 - Value`: `Mobile`, `Work`, `* Mobile` for the
+primary): `type_columns` pairs them, and a row's number marked mobile is read first.
 """
 
 from __future__ import annotations
@@ -186,3 +189,16 @@ def find_phone_column(headers: Sequence[str]) -> int | None:
     """The first column to read a row's number from, or None when no header names one."""
     found = phone_columns(headers)
     return found[0] if found else None
+
+
+def type_columns(headers: Sequence[str], phones: Sequence[int]) -> tuple[int | None, ...]:
+    """For each phone column, the column that says per row what kind of number it holds
+    (Google Contacts' `Phone 2 - Type` or `Phone 2 - Label` for `Phone 2 - Value`), or None."""
+    by_name = {header.strip().casefold(): i for i, header in enumerate(headers)}
+    found: list[int | None] = []
+    for column in phones:
+        name = headers[column].strip().casefold()
+        stem = name.removesuffix("value")
+        kinds = [by_name.get(stem + kind) for kind in ("type", "label")] if stem != name else []
+        found.append(next((i for i in kinds if i is not None), None))
+    return tuple(found)

@@ -71,8 +71,13 @@ def _size_bytes(contacts: ContactList) -> int:
 def _parallel_rows(contacts: ContactList, workers: int, chunk_rows: int) -> Iterator[NewRow]:
     judge = contacts.judge()
     records = contacts.records()
-    phones = contacts.phone_columns
-    headers = [contacts.headers[i] for i in phones]
+    # the cells a worker needs: the phone columns, then the columns marking their kind
+    types = contacts.type_columns
+    wanted = list(dict.fromkeys([*contacts.phone_columns, *(t for t in types if t is not None)]))
+    at = {column: position for position, column in enumerate(wanted)}
+    order = [at[column] for column in contacts.phone_columns]
+    kinds = [None if t is None else at[t] for t in types]
+    headers = [contacts.headers[i] for i in wanted]
     region = contacts.region
     # spawn, not fork: the caller may be a threaded server (dialer serve), and a forked copy
     # of its locks can deadlock.
@@ -88,9 +93,9 @@ def _parallel_rows(contacts: ContactList, workers: int, chunk_rows: int) -> Iter
             return False
         future = None
         if not broken:
-            texts = [[cells[i] for i in phones] for _, cells in chunk]
+            texts = [[cells[i] for i in wanted] for _, cells in chunk]
             try:
-                future = pool.submit(read_numbers, region, headers, texts)
+                future = pool.submit(read_numbers, region, headers, texts, order, kinds)
             except (BrokenProcessPool, RuntimeError):
                 broken = True
         pending.append((chunk, future))
@@ -121,11 +126,17 @@ def _parallel_rows(contacts: ContactList, workers: int, chunk_rows: int) -> Iter
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def read_numbers(region: str, headers: list[str], rows: list[list[str]]) -> list[PhoneReading]:
-    """A chunk of rows' phone cells (in `headers`' order) read, in a worker process."""
+def read_numbers(
+    region: str,
+    headers: list[str],
+    rows: list[list[str]],
+    order: list[int],
+    kinds: list[int | None],
+) -> list[PhoneReading]:
+    """A chunk of rows' phone cells (those of `headers`) read in a worker process: `order` is
+    the phone columns' order, `kinds` the columns marking their kind per row (or [])."""
     reader = _reader(region)
-    order = range(len(headers))
-    return [read_row_phone(cells, order, headers, reader)[0] for cells in rows]
+    return [read_row_phone(cells, order, headers, reader, kinds)[0] for cells in rows]
 
 
 @functools.cache
