@@ -109,6 +109,9 @@ def web_server(settings: Settings, **serve_options: Any) -> Iterator[WebServer]:
         services.close()
 
 
+PAGE_TIMEOUT_S = 60.0
+
+
 def csrf_of(html: str) -> str:
     match = _CSRF.search(html)
     assert match, "the page has no form with a CSRF token"
@@ -117,7 +120,9 @@ def csrf_of(html: str) -> str:
 
 def signed_in(root_url: str, token: str = TOKEN) -> httpx.Client:
     """A client holding a signed-in session, as a browser would after the sign-in form."""
-    client = httpx.Client(base_url=root_url, timeout=10.0)
+    # A plan page reads its list in a child process: on a loaded machine that may take longer
+    # than 10 s (the page's own deadline is DIALER_UI_PLAN_TIMEOUT_S, 120 s by default).
+    client = httpx.Client(base_url=root_url, timeout=PAGE_TIMEOUT_S)
     form = client.get("/login")
     answer = client.post("/login", data={"csrf": csrf_of(form.text), "token": token, "next": "/"})
     assert answer.status_code == 303, answer.text
