@@ -22,6 +22,7 @@ from phonenumbers.phonemetadata import PhoneMetadata, PhoneNumberDesc
 from phonenumbers.timezone import UNKNOWN_TIMEZONE, time_zones_for_geographical_number
 from phonenumbers.tzdata import TIMEZONE_DATA
 
+from campaigns.lists.region_zones import region_zones
 from dialer.errors import InputError
 
 _SEPARATORS = str.maketrans("", "", " -.()")
@@ -216,10 +217,23 @@ class PhoneReader:
         if phonenumbers.is_number_type_geographical(kind, code):
             zones = _known(time_zones_for_geographical_number(number))
         # Mobile and non-geographic numbers, and prefixes without zone data, get every zone of
-        # their country (a window then holds only when it holds in all of them); numbers of no
-        # country (+800) get the zones of --region's.
-        zones = zones or self._country_zones(code) or self._country_zones(self._country_code)
+        # their calling code (a window then holds only when it holds in all of them); where
+        # several regions share the code, those of the number's region (BB: America/Barbados,
+        # not the 42 of +1). Numbers of no country (+800) get the zones of --region's.
+        if not zones or zones == self._country_zones(code):
+            zones = (
+                self._shared_code_zones(number, code)
+                or self._country_zones(code)
+                or region_zones(self.region)
+                or self._country_zones(self._country_code)
+            )
         return PhoneReading(e164, zones)
+
+    def _shared_code_zones(self, number: PhoneNumber, country_code: int) -> tuple[str, ...]:
+        """The zones of the number's region when its calling code is shared, else ()."""
+        if len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())) < 2:
+            return ()
+        return region_zones(phonenumbers.region_code_for_number(number) or "")
 
     def _country_zones(self, country_code: int) -> tuple[str, ...]:
         if country_code not in self._country_zones_by_code:
