@@ -31,7 +31,7 @@ pytestmark = pytest.mark.integration
 PLAN_TIMEOUT_S = 40  # the page's own deadline for a plan (DIALER_UI_PLAN_TIMEOUT_S)
 UPLOAD_DEADLINE_S = 90.0  # upload and plan page together, on a loaded 2-core machine
 MAX_UPLOAD_MB = 120  # raised so the 100 MB line reaches the reader, not only the upload cap
-MAX_GROWTH_KB = 500 * 1024  # what the server's RSS may grow by, at its peak and for good
+MAX_GROWTH_KB = 100 * 1024  # what the server's RSS may grow by, at its peak and for good
 HUGE_LINE_BYTES = 100 << 20
 
 HUGE_LINE = "huge_line.csv"

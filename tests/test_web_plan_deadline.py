@@ -44,6 +44,8 @@ def dimension_bomb(path: Path) -> Path:
         '<dimension ref="A1:XFD1048576"/><sheetData>'
         '<row r="1"><c r="A1" t="inlineStr"><is><t>Phone</t></is></c></row>'
         '<row r="2"><c r="A2" t="inlineStr"><is><t>+12064513657</t></is></c></row>'
+        # the sheet's last row: a reader that fills the gap builds a million 16,384-cell rows
+        '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>x</t></is></c></row>'
         "</sheetData></worksheet>"
     )
     parts = {

@@ -79,8 +79,8 @@ class XlsxReader:
                 yield from self._sheet_rows(archive, sheet, formats, strings)
         except Refused as error:
             message = str(error)
-            if ": " not in message:  # a limit or a refusal that does not yet say what to do
-                message += f": {_REMEDY}"
+            if "save" not in message:  # a limit or a refusal that does not yet say what to do
+                message += ("; " if ": " in message else ": ") + _REMEDY
             raise InputError(f"{self.path}: {message}") from None
         except (zipfile.BadZipFile, KeyError, EOFError, OSError, ExpatError, ValueError):
             raise InputError(

@@ -27,7 +27,12 @@ class Hostile:
 
 
 def _dimension_bomb(path: Path) -> None:
-    write_xlsx(path, sheet_xml(_ROWS[:3], dimension="A1:XFD1048576"))
+    # The shape that kept a reader trusting <dimension> busy for hours: the sheet "spans" every
+    # cell, and its last row really is the sheet's last, so a reader filling the gap between
+    # row 3 and row 1,048,576 builds a million rows of 16,384 cells.
+    sheet = sheet_xml(_ROWS[:3], dimension="A1:XFD1048576")
+    far_row = '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>Last</t></is></c></row>'
+    write_xlsx(path, sheet.replace("</sheetData>", far_row + "</sheetData>"))
 
 
 def _understated_dimension(path: Path) -> None:
@@ -79,7 +84,7 @@ def _not_a_zip(path: Path) -> None:
 
 
 CASES = {
-    "dimension_bomb.xlsx": Hostile(_dimension_bomb, 0, "2 rows read"),
+    "dimension_bomb.xlsx": Hostile(_dimension_bomb, 0, "3 rows read"),
     "understated_dimension.xlsx": Hostile(_understated_dimension, 0, "9 rows read"),
     "shared_string_bomb.xlsx": Hostile(_shared_string_bomb, 2, "32,767 characters"),
     "zip_bomb.xlsx": Hostile(_zip_bomb, 2, "zip bomb"),
