@@ -28,6 +28,13 @@ REDIS_ADVICE = (
     "it again"
 )
 
+DAMAGED_ADVICE = (
+    "move it aside (or point DIALER_HOME at another folder) and run it again; its campaigns "
+    "and contact history stay in the moved file"
+)
+# SQLite's words for a file that is not a database, or one whose pages are broken
+_DAMAGED = ("file is not a database", "database disk image is malformed")
+
 
 C = TypeVar("C", bound=type)
 
@@ -73,6 +80,11 @@ def store_failure(exc: BaseException) -> StoreError | None:
     """`exc` as a StoreError when it is a SQLite or Redis failure; None otherwise."""
     if isinstance(exc, StoreError):
         return exc
+    if isinstance(exc, sqlite3.DatabaseError) and is_damaged_database(exc):
+        return StoreError(
+            f"A state file in DIALER_HOME is damaged or is not the dialer's (SQLite: "
+            f"{_what(exc)}): {DAMAGED_ADVICE}."
+        )
     if isinstance(exc, sqlite3.Error):
         return StoreError(
             f"The state folder could not be used (SQLite: {_what(exc)}): {SQLITE_ADVICE}."
@@ -80,6 +92,10 @@ def store_failure(exc: BaseException) -> StoreError | None:
     if _is_redis_error(exc):
         return StoreError(f"Redis could not be used ({_what(exc)}): {REDIS_ADVICE}.")
     return None
+
+
+def is_damaged_database(exc: sqlite3.DatabaseError) -> bool:
+    return any(words in str(exc) for words in _DAMAGED)
 
 
 def _is_redis_error(exc: BaseException) -> bool:

@@ -64,3 +64,14 @@ def test_a_transaction_an_interrupt_left_open_does_not_stop_the_next_write(
     assert store.dnc_add([DncEntry("+12125550100", "opted out", 1.0)]) == 1
     assert store.dnc_get("+12125550100") is not None
     assert not store._db.in_transaction
+
+
+def test_a_state_file_that_is_not_a_database_says_move_it_aside(tmp_path: Path) -> None:
+    """Not 'check that the folder is writable' (it is): the file is someone else's or broken."""
+    path = tmp_path / "campaigns.sqlite"
+    path.write_bytes(b"these bytes were never a SQLite database, " * 4)
+    with pytest.raises(StoreError) as refused:
+        SqliteStore(path)
+    message = str(refused.value)
+    assert str(path) in message and "is damaged or is not the dialer's" in message
+    assert "move it aside" in message and "writable" not in message
