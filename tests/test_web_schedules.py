@@ -64,6 +64,13 @@ def test_the_page_lists_campaigns_next_and_past_runs(web: WebServer, scheduled: 
     assert " EST</td>" in html or " EDT</td>" in html
     for cid in scheduled.past_ids:
         assert f'href="/campaigns/{cid}"' in html
+    reminders, surveys = _section(html, "reminders"), _section(html, "surveys")
+    assert "<code>agent_demo</code>" in reminders and "America/New_York" in reminders
+    assert "Europe/London" in surveys and "09:00-17:00" in surveys
+    # the past runs' counts, as the stored runs ended (FIRST_DAY, SECOND_DAY)
+    assert "completed 2</span>" in reminders and "busy 1</span>" in reminders
+    assert "no_answer 1</span>" in reminders and "completed 1</span>" in reminders
+    assert "No run in the last two weeks." in surveys
     assert "no beat: embedded mode" in html
     surveys_today = CronSchedule.parse("0 9 * * MON#1", "Europe/London").run_on(
         today_in("Europe/London")
@@ -71,6 +78,13 @@ def test_the_page_lists_campaigns_next_and_past_runs(web: WebServer, scheduled: 
     # a button for today's run where the schedule has one (surveys: first Mondays only)
     assert html.count("Start today's run now") == 1 + (surveys_today is not None)
     assert 'href="/schedules"' in client.get("/campaigns").text  # in the menu
+
+
+def _section(html: str, name: str) -> str:
+    """One campaign's card of the page."""
+    start = html.index(f'data-schedule="{name}"')
+    end = html.find("</section>", start)
+    return html[start:end]
 
 
 def test_the_export_holds_both_days_rows(web: WebServer, scheduled: Scheduled) -> None:
