@@ -111,10 +111,16 @@ def test_a_celery_worker_completes_a_campaign_and_tells_operators_the_truth(
             DIALER_METRICS_PORT=str(port),
             DIALER_LOG_FORMAT="json",
             PROMETHEUS_MULTIPROC_DIR=str(tmp / "metrics"),
+            DIALER_SHIFT_QUEUE="ops.shifts",  # a deployment's own queue for the dialer
         )
         worker = CeleryWorker(env, tmp, "ops1")
         try:
             wait_until(lambda: "pong" in celery(["inspect", "ping"], env), 60, "inspect ping")
+            # the worker consumes the named queue only, so the campaign ending proves the
+            # shifts were routed to it; one message reserved per process (long tasks)
+            queues = celery(["inspect", "active_queues"], env)
+            assert "* {'name': 'ops.shifts'" in queues and "{'name': 'celery'" not in queues, queues
+            assert '"prefetch_count": 2' in celery(["inspect", "stats"], env)
             nums = write_list(tmp / "list.csv", 120)
             cid = submit(tmp / "list.csv", env)
 
