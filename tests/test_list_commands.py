@@ -22,6 +22,11 @@ SALESFORCE = (
 )
 FILLER_ROWS = 4000  # 4000 lines of 28 bytes: past 64 KiB
 FILLER = "".join(f"Person {i},+1 415 555 {i:04d}\n" for i in range(FILLER_ROWS))
+HEBREW = "שם,טלפון,עיר\n" + "".join(
+    f"{['דוד כהן', 'שרה לוי', 'משה מזרחי', 'רחל פרץ', 'יעל ביטון'][i % 5]},"
+    f"050-{2000000 + i},{['תל אביב', 'ירושלים', 'חיפה'][i % 3]}\n"
+    for i in range(30)
+)
 OUTLOOK = (  # Outlook's export: many phone columns, the mobile one first, most rows sparse
     "First Name,Last Name,Business Fax,Business Phone,Business Phone 2,Home Phone,"
     "Mobile Phone,Other Fax,Pager,Primary Phone,E-mail Address\n"
@@ -122,6 +127,12 @@ COMMAND_CASES: dict[str, tuple[bytes, list[str], str, list[tuple[str, str, str]]
             ("ready", "+16502530001", "'Phone 2 - Type' is '* Mobile': the mobile number read"),
             ("ready", "+16502530002", ""),
         ],
+    ),
+    "hebrew.csv": (  # as clean in Cyrillic and Greek: told apart by its language
+        HEBREW.encode("cp1255"),
+        ["--region", "IL"],
+        "read as Windows-1255 (Hebrew)",
+        [("ready", f"+97250{2000000 + i}", "") for i in range(30)],
     ),
     "outlook.csv": (
         OUTLOOK.encode(),

@@ -151,3 +151,12 @@ def test_messytables_horror_reads_or_says_why(path: Path) -> None:
         return
     assert headers and rows
     assert all(len(row) == len(headers) for row in rows)
+
+
+def test_a_big5_file_with_chinese_punctuation_reads_as_big5() -> None:
+    """messytables' characters.csv: Chinese text full of ，。「」、 was refused as unsure (its
+    punctuation counted as a wrong code page's symbols inside words)."""
+    path = SHARED / "messytables" / "horror" / "characters.csv"
+    contacts = open_contact_list(path, ListOptions(phone_column="id"))
+    assert "read as Big5 (Traditional Chinese)" in contacts.reading_note
+    assert contacts.headers[1] == "景點編號"

@@ -38,7 +38,15 @@ _LANGUAGES = [
     )
 ]
 _ACCENTED = frozenset().union(*_LANGUAGES)
-_WORD_SPLIT = re.compile(r"[\s\d,;|\t\"'.()+\-/:@_=<>\[\]{}!?&*#%]+")
+# CJK and full-width punctuation (，。、「」（）！？：；《》【】・...) separates words as ASCII
+# punctuation does: it is how Chinese and Japanese text is written, not a wrong code page's mark.
+_CJK_PUNCTUATION = (
+    "\u3000-\u303f"  # CJK symbols and punctuation: 、。「」『』【】《》〔〕
+    "\u30fb"  # katakana middle dot ・
+    "\ufe30-\ufe4f\ufe50-\ufe6b"  # CJK compatibility and small forms
+    "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"  # full-width ！（），：；？ ...
+)
+_WORD_SPLIT = re.compile(rf"[\s\d,;|\t\"'.()+\-/:@_=<>\[\]{{}}!?&*#%~$^`\\{_CJK_PUNCTUATION}]+")
 
 
 def implausibility(text: str) -> float:
@@ -47,7 +55,7 @@ def implausibility(text: str) -> float:
     if not words:
         return 0.0
     bad = sum(1 for word in words if _odd_word(word))
-    accented = {ch for word in words for ch in word.lower() if "a" <= _base(ch) <= "z"}
+    accented = {ch for word in words for ch in word.lower() if _is_accented_latin(ch)}
     accented -= set("abcdefghijklmnopqrstuvwxyz")
     return bad / len(words) + 0.1 * max(_languages_needed(accented) - 1, 0)
 
@@ -56,7 +64,14 @@ def _base(ch: str) -> str:
     return unicodedata.normalize("NFKD", ch)[0].lower()
 
 
+def _is_accented_latin(ch: str) -> bool:
+    """A Latin letter beyond a-z (é, ª, Ž); full-width ａ-ｚ of CJK text are not accents."""
+    return "a" <= _base(ch) <= "z" and unicodedata.east_asian_width(ch) != "F"
+
+
 def _script(ch: str) -> str:
+    if unicodedata.east_asian_width(ch) == "F":
+        return "CJK"  # full-width ａ-ｚ, ０-９: written within Chinese and Japanese text
     name = unicodedata.name(ch, "")
     for script in ("LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "HANGUL", "THAI"):
         if name.startswith(script):
