@@ -148,7 +148,7 @@ def build_plan(
 
 
 def format_plan(plan: Plan) -> str:
-    lines = [f"Dry run: nobody is called. {plan.rows_read:,} rows read."]
+    lines = [f"Dry run: nobody is called. {counted(plan.rows_read, 'row')} read."]
     width = max(len(status) for status in plan.counts)
     lines += [f"  {status:<{width}}  {count:>12,}" for status, count in plan.counts.items()]
     lines.append("")
@@ -160,8 +160,10 @@ def format_plan(plan: Plan) -> str:
             lines.append(f"  {opening.zone:<{zone_width}}  {opening.ready_rows:>12,}  {when}")
     if plan.never_open_rows:
         lines.append(
-            f"  {plan.never_open_rows:,} ready rows have zones that are never all inside the "
-            "window together: they would end not_called."
+            f"  {counted(plan.never_open_rows, 'ready row')} "
+            f"{'has' if plan.never_open_rows == 1 else 'have'} zones that are never all inside "
+            f"the window together: {'it' if plan.never_open_rows == 1 else 'they'} would end "
+            "not_called."
         )
     if plan.rules is not None:
         lines += ["", rules_text(plan.rules, plan.now)]
@@ -169,10 +171,15 @@ def format_plan(plan: Plan) -> str:
     lines.append(f"Pace: {rate_text(plan.rate_per_s)}, set by {plan.limited_by}.")
     ready = plan.counts.get("ready", 0)
     lines.append(
-        f"Estimated run time: {duration_text(plan.estimated_run_s)} for {ready:,} calls"
+        f"Estimated run time: {duration_text(plan.estimated_run_s)} for {counted(ready, 'call')}"
         + (", longer where windows close." if not plan.window.is_always_open else ".")
     )
     return "\n".join(lines)
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 row`, `2 rows`, `1,000 calls`: the count and its noun, singular for one."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def _opening_text(opening: ZoneOpening, now: float) -> str:

@@ -56,6 +56,22 @@ def test_the_slowest_rate_wins_and_never_open_rows_are_counted() -> None:
     assert "never all inside the window" in format_plan(plan)
 
 
+def test_one_row_one_call_in_the_singular() -> None:
+    window = CallingWindow.parse("08:00-09:00")
+    one = [row(0, RowStatus.PENDING, ("Pacific/Kiritimati", "Pacific/Pago_Pago"))]
+    text = format_plan(build_plan(one, window, NOON_UTC, 10.0, 100.0))
+    assert "Dry run: nobody is called. 1 row read." in text
+    assert " for 1 call, longer where windows close." in text
+    assert "1 ready row has zones that are never all inside the window together: it would" in text
+    assert "1 rows" not in text and "1 calls" not in text and "1 ready rows" not in text
+    two = [*one, row(1, RowStatus.PENDING, ("Pacific/Kiritimati", "Pacific/Pago_Pago"))]
+    text = format_plan(build_plan(two, window, NOON_UTC, 10.0, 100.0))
+    assert "2 rows read." in text and " for 2 calls," in text
+    assert "2 ready rows have zones that are never all inside the window together: they" in text
+    many = [row(i, RowStatus.INVALID) for i in range(1001)]
+    assert "1,001 rows read." in format_plan(build_plan(many, window, NOON_UTC, 10.0, 100.0))
+
+
 def write_large_list(path: Path, rows: int, seed: int = 1) -> None:
     """A generated list for the benchmark: US and Canadian numbers in four written forms."""
     rng = random.Random(seed)

@@ -242,6 +242,15 @@ def test_an_xlsx_list_is_planned_like_its_csv(web: WebServer, tmp_path: Path) ->
         assert re.search(rf'tile-n">{count}</span><span class="tile-l">{status}<', plan), status
 
 
+def test_the_plan_page_says_one_row_and_one_call(web: WebServer, tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("Name,Phone\nAnn,+1 415 555 0100\n", "utf-8")
+    client = signed_in(web.root_url)
+    plan = client.get(upload(client, path, "one.csv").headers["location"]).text
+    assert re.search(r"\b1 row read\b", plan) and "1 rows" not in plan, plan
+    assert re.search(r"for\s+1 call\.", plan) and "1 calls" not in plan, plan
+
+
 # --- a whole campaign: escaping, and the key in no answer ----------------------------------
 
 

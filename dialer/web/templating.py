@@ -13,6 +13,7 @@ from typing import Any
 import jinja2
 from starlette.responses import HTMLResponse
 
+from campaigns.plan import counted
 from dialer.web import formatting
 from dialer.web.sessions import Session
 
@@ -31,6 +32,7 @@ def template_environment() -> jinja2.Environment:
         utc=formatting.utc_text,
         size=formatting.size_text,
         number=formatting.number_text,
+        counted=counted,  # {{ n|counted("row") }}: "1 row", "2 rows", as the dry run says it
     )
     env.globals["opening"] = formatting.opening_text
     return env
