@@ -208,6 +208,9 @@ def test_each_case_through_the_command(
     code, output, report = command_runs[name]
     assert code == 0, output
     assert plan_line in output and "Traceback" not in output
+    if len(expected) == 1:  # one row, and one call when it is ready: said in the singular
+        assert "1 row read." in output and "1 rows" not in output, output
+        assert " for 1 call" in output and "1 calls" not in output, output
     rows = _report(report)
     assert [(r["status"], r["to_number"]) for r in rows] == [(s, n) for s, n, _ in expected]
     for row, (_, _, error) in zip(rows, expected, strict=True):
