@@ -223,3 +223,71 @@ def test_two_copies_of_a_list_on_the_cluster_at_once_call_each_number_once(
     assert suppressed == 60
     rows = [r for cid in cids for r in store.iter_rows(cid)]
     assert all("ago by campaign" in r.error for r in rows if r.status is RowStatus.SUPPRESSED)
+
+
+def test_every_worker_killed_then_one_back_the_reviver_restarts_the_campaign(
+    cluster: tuple[RedisStore, Path],
+    cluster_redis: redis.Redis[str],
+    api_key: str,
+    start_sim: Callable[..., SimulatorHandle],
+) -> None:
+    """No `dialer run` follows the campaign (submitted detached). Every worker is killed at a
+    moment no shift waits in the queue, so no shift's hand-over can carry the campaign on: only
+    a new worker's reviver (workers.tasks.revive_forever) can, once the dead shifts' slot leases
+    run out; the dead shifts' own messages come back only after the broker's visibility timeout
+    (60 s), too late for the promise."""
+    store, tmp = cluster
+    sim = start_sim(speed=SPEED)
+    env = cluster_env(sim.base_url, api_key, tmp, VOXPRIA_CALL_LIMIT="5/s")
+    nums = write_list(tmp / "list.csv", 40)
+    workers = Workers(env, tmp)
+    workers.start(2)
+    try:
+        cid = submit(tmp / "list.csv", env)
+        wait_until(lambda: len(sim.sim.audit()) >= 10, 60, "10 calls created")
+        _kill_all_with_no_shift_queued(workers, cluster_redis)
+        calls_before = len(sim.sim.audit())
+        assert calls_before < len(nums), "the campaign ended before its workers were killed"
+        assert _ended(store, cid) is False
+        workers.start(1)
+        back_at = time.monotonic()
+        wait_until(
+            lambda: len(sim.sim.audit()) > calls_before,
+            PROMISED_RECOVERY_S,
+            "a call after a new worker started",
+        )
+        revive_s = time.monotonic() - back_at
+        wait_until(lambda: _ended(store, cid), 60, "the campaign to end")
+    finally:
+        workers.stop_all()
+    print(f"revived {revive_s:.1f} s after a new worker started (all workers had been killed)")
+    log = (tmp / "worker-2.log").read_text(errors="replace")
+    assert "shifts of campaigns left without any" in log, log[-3000:]
+    assert revive_s <= PROMISED_RECOVERY_S
+    _check_outcome(sim, store, cid, nums, tmp, env)
+    assert Counter(e.to_number for e in sim.sim.audit()) == dict.fromkeys(nums, 1)
+
+
+def _queued_shifts(client: redis.Redis[str]) -> int:
+    """Shifts waiting in the broker's queue (Celery's Redis transport: a list per queue and
+    priority, named after the queue)."""
+    queues = [k for k in client.scan_iter(match="dialer.shifts*") if client.type(k) == "list"]
+    return sum(int(client.llen(k)) for k in queues)
+
+
+def _kill_all_with_no_shift_queued(workers: Workers, client: redis.Redis[str]) -> None:
+    """SIGKILL every worker at a moment no shift waits in the queue (each is paused while the
+    queue is read, so none can hand a shift over between the look and the kill)."""
+    every = range(len(workers.procs))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for i in every:
+            workers.pause(i)
+        if _queued_shifts(client) == 0:
+            for i in every:
+                workers.kill(i)
+            return
+        for i in every:
+            workers.go_on(i)
+        wait_until(lambda: _queued_shifts(client) == 0, 10, "the queued shifts to be taken")
+    raise AssertionError("a shift was always waiting in the queue")
