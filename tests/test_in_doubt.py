@@ -9,6 +9,7 @@ created, a read timeout (the answer held back past the client's timeout), and GE
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -16,9 +17,11 @@ from campaigns.dialing.engine import UNPROVEN
 from campaigns.store.rows import RowStatus, RowStore
 from dialer.settings import Secret
 from dialer.simulator.faults import Fault
-from dialer.simulator.server import running_simulator
+from dialer.simulator.server import SimulatorHandle, running_simulator
+from dialer.voxpria.client import VoxpriaClient
 from tests.engine_support import (
     CID,
+    SHORT_TIMEOUTS,
     calls_per_number,
     create,
     fast_policy,
@@ -69,56 +72,71 @@ def test_under_the_fault_mix_everyone_is_called_exactly_once(store: RowStore, ap
     assert redialled == []  # a dial proven never created is not counted as an attempt
 
 
-LOOK_GETS = 5  # a look at the call list: one GET, tried 5 times (VoxpriaClient's get_attempts)
+def _one_try_per_look(
+    sim: SimulatorHandle, api_key: str
+) -> Callable[[VoxpriaClient], VoxpriaClient]:
+    """The engine's client, each GET tried once: a look at an unreadable list then fails at
+    once (not after seconds of backoff), so the looks until the horizon can be counted."""
+
+    def wrap(client: VoxpriaClient) -> VoxpriaClient:
+        client.close()
+        return VoxpriaClient(sim.base_url, Secret(api_key), timeouts=SHORT_TIMEOUTS, get_attempts=1)
+
+    return wrap
 
 
 @pytest.mark.integration
 def test_an_answer_lost_while_the_list_stays_unreadable_is_never_posted_again_and_ends_unknown(
     store: RowStore, api_key: str
 ) -> None:
-    policy = fast_policy(SPEED, verify_after_s=5.0)
+    policy = fast_policy(SPEED, verify_after_s=3.0)
     nums = numbers(1)
     create(store, new_rows(nums), policy)
     with running_simulator(
         api_key=Secret(api_key), speed=SPEED, call_limit=None, request_limit=None
     ) as sim:
         sim.sim.force(Fault.LOST_AFTER_CREATE, 1)  # created, its answer lost
-        # every GET answers 5xx to the end: ~2 looks before the horizon; 4 looks' worth, so
-        # that a run which dialled again (a regression) can still end and be seen to
-        sim.sim.force(Fault.FLAKY_GET, 4 * LOOK_GETS)
+        # every GET answers 5xx to the end (a look every 0.75 s: ~5 before the horizon); a
+        # bounded number, so that a run which dialled again (a regression) can end and be seen
+        sim.sim.force(Fault.FLAKY_GET, 30)
+        engine = make_engine(
+            store, sim, api_key, policy, wrap_client=_one_try_per_look(sim, api_key)
+        )
         started = time.monotonic()
-        run_to_end(make_engine(store, sim, api_key, policy), deadline_s=30)
+        run_to_end(engine, deadline_s=30)
         took_s = time.monotonic() - started
         per_number = calls_per_number(sim)
-        looks = sim.sim.stats().get("GET /calls", 0) / LOOK_GETS
+        looks = sim.sim.stats().get("GET /calls", 0)
     row = store.get_row(CID, 0)
     assert row is not None
     print(f"unknown after {took_s:.1f} s and {looks:g} looks at the unreadable list")
     assert per_number == {nums[0]: 1}  # never POSTed again while in doubt
     assert row.status is RowStatus.UNKNOWN and row.error == UNPROVEN
     assert took_s >= policy.verify_after_s  # it kept looking until the horizon...
-    assert 2 <= looks < 4  # ... more than once, and the list never read
+    assert 3 <= looks < 30  # ... again and again, and the list never read
 
 
 @pytest.mark.integration
 def test_an_answer_lost_is_resolved_when_the_list_reads_again_before_the_horizon(
     store: RowStore, api_key: str
 ) -> None:
-    # a look failing costs ~4 s (a GET tried 5 times, waiting between): 8 s leave room for two
-    policy = fast_policy(SPEED, verify_after_s=8.0)
+    policy = fast_policy(SPEED, verify_after_s=3.0)
     nums = numbers(1)
     create(store, new_rows(nums), policy)
     with running_simulator(
         api_key=Secret(api_key), speed=SPEED, call_limit=None, request_limit=None
     ) as sim:
         sim.sim.force(Fault.LOST_AFTER_CREATE, 1)
-        sim.sim.force(Fault.FLAKY_GET, LOOK_GETS)  # the first look fails, then the list reads
-        run_to_end(make_engine(store, sim, api_key, policy), deadline_s=30)
+        sim.sim.force(Fault.FLAKY_GET, 2)  # the first two looks fail, then the list reads
+        engine = make_engine(
+            store, sim, api_key, policy, wrap_client=_one_try_per_look(sim, api_key)
+        )
+        run_to_end(engine, deadline_s=30)
         per_number = calls_per_number(sim)
         gets = sim.sim.stats().get("GET /calls", 0)
     row = store.get_row(CID, 0)
     assert row is not None
-    assert gets > LOOK_GETS  # it was unreadable, then read
+    assert gets > 2  # it was unreadable, then read
     assert per_number == {nums[0]: 1}
     assert row.status in API_FINAL, (row.status, row.error)  # the lost call found and followed
     assert row.call_id and row.attempts == 1
