@@ -317,15 +317,32 @@ class Engine:
         found: dict[int, Call] = {}
         oldest = min(r.intent_at for r in rows) - CLOCK_SKEW_S
         newest_seen = float("inf")
+        page_size = self.policy.poll.page_size
+        # The list's first item already older than every intent proves the calls absent only if
+        # the list is newest first (an oldest-first list starts with its oldest call): the rest
+        # of that first page is read, and none of it may be newer.
+        first_created: float | None = None
         try:
-            for call in self.client.list_calls(limit=self.policy.poll.page_size):
+            for n, call in enumerate(self.client.list_calls(limit=page_size), 1):
                 created = parse_time(call.created_at)
-                if created is None or not call.to_number or created > newest_seen + CLOCK_SKEW_S:
+                if (
+                    created is None
+                    or not call.to_number
+                    or created > newest_seen + CLOCK_SKEW_S
+                    or (first_created is not None and created > first_created)
+                ):
                     log.warning("the call list is unfit to prove a call absent: %s", call.call_id)
                     return found, False
+                if first_created is not None:
+                    if n >= page_size:
+                        return found, True
+                    continue
                 newest_seen = min(newest_seen, created)
                 if created < oldest:
-                    return found, True
+                    if n > 1:
+                        return found, True
+                    first_created = created
+                    continue
                 row = wanted.get(call.to_number)
                 if row is not None and self._is_attempt_of(call, row, created):
                     found[row.idx] = call
