@@ -3,6 +3,7 @@ the simulator over real HTTP."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 from collections.abc import Iterator
@@ -50,6 +51,28 @@ def test_the_state_folder_deleted_mid_run_stops_the_run_with_a_clear_error(
     try:
         wait_until(lambda: len(sim.sim.audit()) >= 10, timeout_s=60, what="10 calls")
         shutil.rmtree(home)
+        done = proc.wait(timeout_s=60)
+    finally:
+        proc.ensure_stopped()
+    assert done.returncode == 1, done.output
+    assert "was deleted or replaced while this run was going on" in done.stderr, done.output
+    assert "Traceback" not in done.output
+    assert len(sim.sim.audit()) < 150  # it stopped, rather than ending "fine"
+
+
+@pytest.mark.integration
+def test_the_state_file_replaced_mid_run_stops_the_run_with_a_clear_error(
+    sim: SimulatorHandle, api_key: str, tmp_path: Path
+) -> None:
+    """Not deleted: another file put in its place (a copy restored over it, a sync tool)."""
+    home = tmp_path / "home"
+    env = dialer_env(home, base_url=sim.base_url, api_key=api_key, VOXPRIA_CALL_LIMIT="15/s")
+    proc = DialerProcess.start(_args(_list(tmp_path / "list.csv", 150)), env)
+    try:
+        wait_until(lambda: len(sim.sim.audit()) >= 10, timeout_s=60, what="10 calls")
+        state = home / "campaigns.sqlite"
+        shutil.copyfile(state, tmp_path / "copy.sqlite")
+        os.replace(tmp_path / "copy.sqlite", state)  # the same name, another file
         done = proc.wait(timeout_s=60)
     finally:
         proc.ensure_stopped()
