@@ -5,6 +5,7 @@ persist every write, refused with the setting named."""
 from __future__ import annotations
 
 import csv
+import json
 import socket
 import subprocess
 import time
@@ -151,3 +152,41 @@ def test_a_redis_that_does_not_persist_every_write_is_refused(tmp_path: Path, ap
             env["DIALER_ALLOW_VOLATILE_REDIS"] = "1"
             detached = dialer([*_run_args(tmp_path / "list.csv"), "--detach"], env)
             assert detached.returncode == 0, detached.stderr
+
+
+@pytest.mark.integration
+def test_dialer_status_waits_out_a_redis_outage_with_a_clear_message(
+    tmp_path: Path, api_key: str
+) -> None:
+    """`dialer status` (one campaign, every campaign, --json) started while Redis is down says
+    so once, waits, and answers once Redis is back: no traceback."""
+    port = _free_port()
+    with running_simulator(api_key=Secret(api_key), speed=SPEED) as sim:
+        env = cluster_env(sim.base_url, api_key, tmp_path, REDIS_URL=f"redis://127.0.0.1:{port}/0")
+        del env["DIALER_ALLOW_VOLATILE_REDIS"]  # this Redis persists every write
+        _write_list(tmp_path / "list.csv", 3)
+        statuses: list[DialerProcess] = []
+        try:
+            with _redis_server(tmp_path / "redis", port, durable=True) as server:
+                detached = dialer([*_run_args(tmp_path / "list.csv"), "--detach"], env)
+                assert detached.returncode == 0, detached.stderr
+                cid = detached.stdout.strip()
+                server.kill()
+                server.wait(10)
+            for args in (["status", cid], ["status"], ["status", "--json"]):
+                statuses.append(DialerProcess.start(args, env))
+            for s in statuses:
+                wait_until(lambda s=s: "cannot be reached" in s.output(), 20, "the outage said")
+            with _redis_server(tmp_path / "redis", port, durable=True):
+                done = [s.wait(timeout_s=30) for s in statuses]
+        finally:
+            for s in statuses:
+                s.ensure_stopped()
+    for d in done:
+        assert d.returncode == 0, d.output
+        assert "Traceback" not in d.output, d.output
+        assert d.stderr.count("Redis (REDIS_URL) cannot be reached") == 1, d.output
+        assert "waiting for it to come back" in d.stderr and "Redis is back" in d.stderr
+        assert cid in d.stdout, d.output
+    assert f"{cid}: running" in done[0].stdout and f"{cid}: running" in done[1].stdout
+    assert json.loads(done[2].stdout)["campaigns"][0]["campaign"] == cid

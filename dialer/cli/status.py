@@ -4,9 +4,10 @@ consuming the shifts (from Celery's inspect), as text or as one JSON object."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -25,6 +26,7 @@ from dialer.settings import Settings
 if TYPE_CHECKING:
     from campaigns.backends import Services
 
+T = TypeVar("T")
 STATUS_OUTAGE_S = 30.0  # `dialer status` without --wait waits this long for Redis to come back
 WAIT_POLL_S = 2.0
 
@@ -154,15 +156,27 @@ def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
 
     settings = Settings.from_env()
     clock = SystemClock()
-    services = open_services(settings, clock)
     console = Console()
+    on_stderr = partial(say, Console(stderr=True))
+    patience_s = None if wait else STATUS_OUTAGE_S
+
+    def patiently(step: Callable[[], T]) -> T:
+        """`step()`; in cluster mode a Redis outage, even at the start, is waited out (said
+        once), without --wait for a while only. Embedded, a store error is no outage."""
+        if settings.redis_url is None:
+            return step()
+        return through_outages(step, on_stderr, clock, patience_s)
+
+    services = patiently(partial(open_services, settings, clock))
     try:
         store = services.store
-        meta = store.get_campaign(campaign_id) if campaign_id else None
-        if campaign_id and meta is None:
-            raise CampaignNotFound(no_campaign(campaign_id, services))
+        if campaign_id:
+            found = patiently(partial(store.get_campaign, campaign_id))
+            if found is None:
+                raise CampaignNotFound(no_campaign(campaign_id, services))
         if as_json or campaign_id is None:
-            for line in status_view(services, clock, campaign_id, wait, as_json):
+            view = partial(status_view, services, clock, campaign_id, wait, as_json)
+            for line in patiently(view):
                 say(console, line)
             return
         cid: str = campaign_id
@@ -180,10 +194,8 @@ def status(campaign_id: str | None, wait: bool, as_json: bool) -> None:
             )
             return meta, left
 
-        on_stderr = partial(say, Console(stderr=True))
         while True:
-            # a Redis outage is waited out (said once); without --wait, for a while only
-            meta, left = through_outages(look, on_stderr, clock, None if wait else STATUS_OUTAGE_S)
+            meta, left = patiently(look)
             if not wait or meta.state is not CampaignState.RUNNING or left == 0:
                 break
             clock.sleep(2.0)
