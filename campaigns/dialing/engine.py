@@ -17,22 +17,23 @@ horizon, with the list read back past the intent: no call was created, so the ro
 pending (the attempt not counted, the contact history noting `not_created`) and is dialled
 again, unless `--in-doubt unknown`. A list that cannot be read (or is unfit: not newest first,
 items without toNumber/createdAt) proves nothing: the row is looked for again, and becomes
-`unknown` only when nothing else is left to do (or after VERIFY_GIVE_UP_FACTOR horizons).
+`unknown` only when nothing else is left to do (or after VERIFY_GIVE_UP_FACTOR horizons). The
+search itself: campaigns.dialing.call_search.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 
+from campaigns.dialing.call_search import CLOCK_SKEW_S, parse_time, search_call_list
 from campaigns.dialing.calling_gate import WAITING_FOR_RULE, CallingGate
 from campaigns.dialing.policy import DialPolicy
 from campaigns.dialing.spend import SpendGuard
 from campaigns.store.history import CallCap, DialGuard
 from campaigns.store.rows import LEFT_TO_DO, CampaignState, DueCall, Row, RowStatus, RowStore
 from dialer.clock import Clock
-from dialer.errors import ApiError, ApiUnavailable, AuthError
+from dialer.errors import ApiUnavailable, AuthError
 from dialer.limiter import Limiter
 from dialer.metrics import NO_METRICS, Recorder
 from dialer.voxpria.client import VoxpriaClient
@@ -40,9 +41,6 @@ from dialer.voxpria.models import Ambiguous, Call, Created, NotSent, Rejected, T
 
 log = logging.getLogger(__name__)
 
-# Clocks differ between this machine and the API: a call created this much before the intent
-# was written may still be ours.
-CLOCK_SKEW_S = 10.0
 HOLD_MAX_S = 2.0  # the longest limiter wait a claimed row is held through
 MAX_POLL_PAGES = 20  # past this, the calls still unseen are looked up one by one
 VERIFY_GIVE_UP_FACTOR = 10.0  # an unreadable list: give up this many horizons after the intent
@@ -64,15 +62,6 @@ PROVEN_ABSENT = (
 def _fields(event: str, row: int, call_id: str | None) -> dict[str, object]:
     """A log record's structured fields (DIALER_LOG_FORMAT=json); row numbers count from 1."""
     return {"event": event, "row": row + 1, "call_id": call_id}
-
-
-def parse_time(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 @dataclass
@@ -279,7 +268,9 @@ class Engine:
         """One look at the call list for these rows in doubt (leased to this engine); then each
         is adopted, dialled again (proven absent at its horizon), made `unknown`, or held for
         another look."""
-        found, proven = self._search(rows)
+        found, proven = search_call_list(
+            self.client, rows, self.policy.agent_id, self.policy.poll.page_size
+        )
         now, p, cid = self.clock.now(), self.policy, self.campaign_id
         for row in rows:
             call = found.get(row.idx)
@@ -308,60 +299,6 @@ class Engine:
             return True
         counts = self.store.counts(self.campaign_id)
         return not counts.get(RowStatus.PENDING, 0) and not counts.get(RowStatus.ACTIVE, 0)
-
-    def _search(self, rows: list[Row]) -> tuple[dict[int, Call], bool]:
-        """The calls of these rows found in the call list (newest first), and whether the list
-        was read back past every row's intent: only then does a row not found prove that no
-        call was created. An unreadable or unfit list proves nothing."""
-        wanted = {r.to_number: r for r in rows}
-        found: dict[int, Call] = {}
-        oldest = min(r.intent_at for r in rows) - CLOCK_SKEW_S
-        newest_seen = float("inf")
-        page_size = self.policy.poll.page_size
-        # The list's first item already older than every intent proves the calls absent only if
-        # the list is newest first (an oldest-first list starts with its oldest call): the rest
-        # of that first page is read, and none of it may be newer.
-        first_created: float | None = None
-        try:
-            for n, call in enumerate(self.client.list_calls(limit=page_size), 1):
-                created = parse_time(call.created_at)
-                if (
-                    created is None
-                    or not call.to_number
-                    or created > newest_seen + CLOCK_SKEW_S
-                    or (first_created is not None and created > first_created)
-                ):
-                    log.warning("the call list is unfit to prove a call absent: %s", call.call_id)
-                    return found, False
-                if first_created is not None:
-                    if n >= page_size:
-                        return found, True
-                    continue
-                newest_seen = min(newest_seen, created)
-                if created < oldest:
-                    if n > 1:
-                        return found, True
-                    first_created = created
-                    continue
-                row = wanted.get(call.to_number)
-                if row is not None and self._is_attempt_of(call, row, created):
-                    found[row.idx] = call
-                    del wanted[row.to_number]
-                    if not wanted:
-                        return found, True
-        except ApiError as exc:
-            if isinstance(exc, AuthError):
-                raise
-            log.warning("the call list could not be read; will look again: %s", exc)
-            return found, False
-        return found, True  # the whole list was read
-
-    def _is_attempt_of(self, call: Call, row: Row, created: float | None) -> bool:
-        if call.call_id == row.call_id:  # the previous attempt's call
-            return False
-        if call.agent_id and call.agent_id != self.policy.agent_id:
-            return False
-        return created is None or created >= row.intent_at - CLOCK_SKEW_S
 
     def _adopt(self, row: Row, call: Call) -> None:
         now = self.clock.now()
