@@ -28,7 +28,7 @@ REDIS_ADVICE = (
     "it again"
 )
 
-DAMAGED_ADVICE = (
+_DAMAGED_ADVICE = (
     "move it aside (or point DIALER_HOME at another folder) and run it again; its campaigns "
     "and contact history stay in the moved file"
 )
@@ -80,11 +80,9 @@ def store_failure(exc: BaseException) -> StoreError | None:
     """`exc` as a StoreError when it is a SQLite or Redis failure; None otherwise."""
     if isinstance(exc, StoreError):
         return exc
-    if isinstance(exc, sqlite3.DatabaseError) and is_damaged_database(exc):
-        return StoreError(
-            f"A state file in DIALER_HOME is damaged or is not the dialer's (SQLite: "
-            f"{_what(exc)}): {DAMAGED_ADVICE}."
-        )
+    damaged = damaged_file(exc, "A state file in DIALER_HOME")
+    if damaged is not None:
+        return damaged
     if isinstance(exc, sqlite3.Error):
         return StoreError(
             f"The state folder could not be used (SQLite: {_what(exc)}): {SQLITE_ADVICE}."
@@ -94,8 +92,14 @@ def store_failure(exc: BaseException) -> StoreError | None:
     return None
 
 
-def is_damaged_database(exc: sqlite3.DatabaseError) -> bool:
-    return any(words in str(exc) for words in _DAMAGED)
+def damaged_file(exc: BaseException, what: str) -> StoreError | None:
+    """The error for `what` (a state file) when SQLite says it is not a database or is
+    malformed: it is someone else's or broken, so moving it aside is the way on. None otherwise."""
+    if not isinstance(exc, sqlite3.DatabaseError) or not any(w in str(exc) for w in _DAMAGED):
+        return None
+    return StoreError(
+        f"{what} is damaged or is not the dialer's (SQLite: {_what(exc)}): {_DAMAGED_ADVICE}."
+    )
 
 
 def _is_redis_error(exc: BaseException) -> bool:

@@ -23,9 +23,7 @@ from campaigns.store.rows import (
     RowStatus,
 )
 from dialer.errors import StoreError
-from dialer.store_errors import DAMAGED_ADVICE, is_damaged_database, translate_store_errors
-
-WRITABLE = "Check that the state folder (DIALER_HOME, default .dialer/) is writable."
+from dialer.store_errors import damaged_file, translate_store_errors
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -209,15 +207,14 @@ class SqliteConnection:
                 if file.exists():
                     file.chmod(0o600)  # a state file made before files were kept private
             self._identity = _identity(path)
-        except sqlite3.DatabaseError as exc:
-            if not is_damaged_database(exc):
-                raise StoreError(f"Cannot open the state file {path}: {exc}. {WRITABLE}") from exc
-            raise StoreError(
-                f"The state file {path} is damaged or is not the dialer's ({exc}): "
-                f"{DAMAGED_ADVICE}."
-            ) from exc
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"Cannot open the state file {path}: {exc}. {WRITABLE}") from exc
+            damaged = damaged_file(exc, f"The state file {path}")
+            if damaged is not None:
+                raise damaged from exc
+            raise StoreError(
+                f"Cannot open the state file {path}: {exc}. Check that the state folder "
+                "(DIALER_HOME, default .dialer/) is writable."
+            ) from exc
         self.path = path
         self.account = account
         self._lock = threading.RLock()
