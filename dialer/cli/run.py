@@ -173,6 +173,14 @@ def _signals_stop(stop: StopSignal, job: Launch, service: CampaignService) -> It
             "Press Ctrl-C again to leave at once."
         )
 
+    with on_stop_signals(handler):
+        yield
+
+
+@contextmanager
+def on_stop_signals(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """`handler` for Ctrl-C (SIGINT) and SIGTERM (`docker stop`) while the block runs, set even
+    where the process inherited SIGINT ignored; the previous handlers back after it."""
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import sys
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from campaigns.schedule.scheduled_campaign import ScheduledCampaign
 from campaigns.service import Ended, write_campaign_report
 from dialer.beat.scheduled_run import DayRun, RunOptions, Skipped, prepare
 from dialer.cli.console import say
-from dialer.cli.run import launch
+from dialer.cli.run import launch, on_stop_signals
 from dialer.clock import Clock, SystemClock
 from dialer.durations import iso_utc_text, local_text, utc_text
 from dialer.errors import CampaignNotFound, InputError
@@ -239,12 +238,8 @@ def _signals_interrupt() -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with on_stop_signals(handler):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 # --- dialer export --------------------------------------------------------------------------
